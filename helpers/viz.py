@@ -873,7 +873,7 @@ class ActivationVisualiser(widgets.VBox):
         if not self.layer_names:
             raise ValueError("the model has no layer with a (H, W, C) output to show")
         self._cache: dict[int, dict] = {}
-        n_out = int(model.output_shape[-1])
+        n_out = int(model.outputs[0].shape[-1])
         self.n_classes = n_out
         self.index = _slider("image", 0, 0, len(self.images) - 1, continuous=False)
         self.layer = widgets.Dropdown(options=self.layer_names, value=self.layer_names[0],
@@ -1038,8 +1038,8 @@ def compute_activations(model, batch, layer_names=None) -> tuple[dict, np.ndarra
         except Exception:  # pragma: no cover - models that refuse new attributes
             pass
     if key not in cache:
-        outputs = [model.get_layer(n).output for n in names] + [model.output]
-        cache[key] = keras.Model(inputs=model.inputs, outputs=outputs)
+        outputs = [model.get_layer(n).output for n in names] + [model.outputs[0]]
+        cache[key] = keras.Model(inputs=model.inputs[0], outputs=outputs)
     results = cache[key](np.asarray(batch, dtype="float32"), training=False)
     acts = {n: np.asarray(r) for n, r in zip(names, results[:-1])}
     return acts, np.asarray(results[-1])
@@ -1138,7 +1138,7 @@ def grad_cam(model, batch, class_index=None, layer_name=None) -> np.ndarray:
         cache = {}
         model._viz_gradcam_models = cache
     if layer_name not in cache:
-        cache[layer_name] = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.output])
+        cache[layer_name] = keras.Model(model.inputs[0], [model.get_layer(layer_name).output, model.outputs[0]])
     x = tf.convert_to_tensor(np.asarray(batch, dtype="float32"))
     with tf.GradientTape() as tape:
         act, out = cache[layer_name](x, training=False)
