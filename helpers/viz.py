@@ -664,15 +664,15 @@ class EdgeExplorer(widgets.VBox):
         k = self.kernel * (-1 if self.flip_sign.value else 1)
         img = self.gray()
         resp = edge_response(img, k)
-        lim = _signed_limit(resp)
+        lim = _signed_limit(resp, 99.5)  # a few extreme pixels must not wash out the rest
         fig = new_figure(11, 3.9)
         axes = fig.subplots(1, 3)
         axes[0].imshow(img, cmap="gray", vmin=0, vmax=1)
         axes[0].set_title(f"{self.photo.value} {img.shape[0]}x{img.shape[1]}")
         im = axes[1].imshow(resp, cmap="RdBu_r", vmin=-lim, vmax=lim)
-        axes[1].set_title("response: red +, blue -")
+        axes[1].set_title("response: red > 0, blue < 0")
         fig.colorbar(im, ax=axes[1], fraction=0.046, pad=0.02)
-        axes[2].imshow(np.abs(resp), cmap="magma")
+        axes[2].imshow(np.abs(resp), cmap="magma", vmin=0, vmax=lim)
         axes[2].set_title("edge strength |response|")
         for ax in axes:
             ax.set_xticks([])
@@ -845,6 +845,9 @@ class ParameterCounter(widgets.VBox):
         ax = fig.subplots()
         ax.bar(["conv", "dense"], [r["conv_params"], r["dense_params"]], color=["#1976d2", "#e53935"])
         ax.set_yscale("log")
+        ax.set_ylim(1, max(10, r["dense_params"]) * 30)
+        for x, v in enumerate([r["conv_params"], r["dense_params"]]):
+            ax.text(x, v * 1.5, f"{v:,}", ha="center", va="bottom", fontsize=9)
         ax.set_ylabel("parameters (log scale)")
         self.image.value = figure_to_png(fig)
 
@@ -954,7 +957,8 @@ class ActivationVisualiser(widgets.VBox):
         img = _display_image(self.images[self.index.value])
         true = None if self.labels is None else self.labels[self.index.value]
         true_txt = "your upload" if true is None and self.labels is not None else (
-            "" if true is None else f"label: <b>{html.escape(self._class_name(int(true)))}</b>, ")
+            "" if true is None else f"label: <b>{html.escape(self._class_name(int(true)))}</b>")
+        true_txt = true_txt + " &middot; " if true_txt else ""
         top = np.argsort(probs)[::-1][:3]
         self.prediction.value = (
             f"{true_txt}prediction: <b>{html.escape(self._class_name(pred))}</b> &nbsp;("
