@@ -334,31 +334,31 @@ def lenet_like_table(input_shape=(32, 32, 3)) -> list[dict]:
     """Layer-by-layer shapes and parameter counts of a LeNet-5-like ConvNet.
 
     CONV 5x5 (6 filters, valid) -> MAX POOL 2 -> CONV 5x5 (16) -> MAX POOL 2 -> FC 120 -> FC 84 ->
-    softmax 10. Returns rows {layer, shape, activations, params}; pooling rows have 0 params.
+    softmax 10. Returns rows {layer, output shape, activations, parameters}; pooling has 0.
     """
     h, w, c = input_shape
-    rows = [{"layer": "input", "shape": (h, w, c), "activations": h * w * c, "params": 0}]
+    rows = [{"layer": "input", "output shape": (h, w, c), "activations": h * w * c, "parameters": 0}]
 
     def conv(name, f, n_c):
         nonlocal h, w, c
         p = conv_layer_params(f, c, n_c)
         h, w, c = conv_output_size(h, f), conv_output_size(w, f), n_c
-        rows.append({"layer": name, "shape": (h, w, c), "activations": h * w * c, "params": p})
+        rows.append({"layer": name, "output shape": (h, w, c), "activations": h * w * c, "parameters": p})
 
     def pool(name, f):
         nonlocal h, w
         h, w = conv_output_size(h, f, 0, f), conv_output_size(w, f, 0, f)
-        rows.append({"layer": name, "shape": (h, w, c), "activations": h * w * c, "params": 0})
+        rows.append({"layer": name, "output shape": (h, w, c), "activations": h * w * c, "parameters": 0})
 
     conv("CONV1 5x5, 6 filters", 5, 6)
     pool("MAXPOOL1 2x2, s=2", 2)
     conv("CONV2 5x5, 16 filters", 5, 16)
     pool("MAXPOOL2 2x2, s=2", 2)
     units = h * w * c
-    rows.append({"layer": "flatten", "shape": (units,), "activations": units, "params": 0})
+    rows.append({"layer": "flatten", "output shape": (units,), "activations": units, "parameters": 0})
     for name, n_out in (("FC3", 120), ("FC4", 84), ("softmax", 10)):
-        rows.append({"layer": name, "shape": (n_out,), "activations": n_out,
-                     "params": dense_layer_params(units, n_out)})
+        rows.append({"layer": name, "output shape": (n_out,), "activations": n_out,
+                     "parameters": dense_layer_params(units, n_out)})
         units = n_out
     return rows
 
