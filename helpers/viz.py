@@ -524,7 +524,7 @@ def window_step(x, kernel, pad: int, stride: int, step: int) -> dict:
 
 def _slider(label, value, lo, hi, step=1, continuous=True):
     return widgets.IntSlider(value=value, min=lo, max=hi, step=step, description=label,
-                       continuous_update=continuous, style={"description_width": "initial"})
+                       continuous_update=continuous, style={"description_width": "100px"})
 
 
 def _figure_image():
@@ -591,7 +591,7 @@ class ConvExplorer(widgets.VBox):
         st = window_step(self.x, self.kernel, g.pad, g.stride, self.step.value)
         f = g.f
         left = grid_html(st["padded"], (st["row"], st["col"], f, f), pad=g.pad,
-                         caption=f"input {g.n}x{g.n}, padded by {g.pad}")
+                         caption=f"input {g.n}x{g.n}" + (f" + padding {g.pad}" if g.pad else ""))
         mid = grid_html(self.kernel, caption=f"kernel {f}x{f}")
         right = grid_html(st["output"], (st["out_row"], st["out_col"], 1, 1),
                           filled=self.step.value + 1, caption=f"output {g.out}x{g.out}")
@@ -689,10 +689,11 @@ class PoolingPlayground(widgets.VBox):
 
     OPERATIONS = ("max pool", "average pool", "conv: vertical edge", "conv: blur")
 
-    def __init__(self, photo="chelsea", operation="max pool", f=4, stride=4, pad=0, size=128):
+    def __init__(self, photo="chelsea", operation="max pool", f=4, stride=4, pad=0, size=192):
         self.size = size
         self.photo = widgets.Dropdown(options=PHOTOS, value=photo, description="photo")
-        self.operation = widgets.ToggleButtons(options=self.OPERATIONS, value=operation)
+        self.operation = widgets.Dropdown(options=self.OPERATIONS, value=operation,
+                                          description="operation")
         self.f = _slider("window f", f, 1, 16, continuous=False)
         self.stride = _slider("stride s", stride, 1, 16, continuous=False)
         self.pad = _slider("padding p", pad, 0, 16, continuous=False)
