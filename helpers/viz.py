@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import numpy as np
 
+from helpers.conv import convolve2d, correlate2d, output_size, pool_forward
+
 # --------------------------------------------------------------------------------------------
 # Geometry of a convolution
 # --------------------------------------------------------------------------------------------
@@ -40,24 +42,8 @@ def _check_int(name: str, value, low: int) -> int:
     return int(value)
 
 
-def conv_output_size(n: int, f: int, pad: int = 0, stride: int = 1) -> int:
-    """Size of a convolution's (or pooling's) output along one axis.
-
-    ``floor((n + 2*pad - f) / stride) + 1``.
-
-    Inputs: n (input size, >= 1), f (window size, >= 1), pad (>= 0), stride (>= 1).
-    Raises ValueError when the window does not fit into the padded input (f > n + 2*pad).
-    """
-    n = _check_int("n", n, 1)
-    f = _check_int("f", f, 1)
-    pad = _check_int("pad", pad, 0)
-    stride = _check_int("stride", stride, 1)
-    if f > n + 2 * pad:
-        raise ValueError(
-            f"a {f}x{f} window does not fit into a {n}x{n} input padded by {pad} "
-            f"(padded size {n + 2 * pad} < {f}); use a smaller kernel or more padding"
-        )
-    return (n + 2 * pad - f) // stride + 1
+#: ``floor((n + 2*pad - f) / stride) + 1``; ValueError when the window does not fit.
+conv_output_size = output_size
 
 
 @dataclass
@@ -138,35 +124,8 @@ def _as_2d(name: str, x) -> np.ndarray:
     return x
 
 
-def correlate2d(image, kernel, pad: int = 0, stride: int = 1) -> np.ndarray:
-    """Cross-correlation of one channel with one kernel: what deep-learning 'convolution' does.
-
-    out[i, j] = sum_{a,b} padded[i*stride + a, j*stride + b] * kernel[a, b]
-
-    image: (H, W); kernel: (f_h, f_w); zero padding ``pad`` on every side.
-    Returns (H_out, W_out) with H_out = floor((H + 2*pad - f_h)/stride) + 1 (same for W).
-    """
-    image = _as_2d("image", image)
-    kernel = _as_2d("kernel", kernel)
-    pad = _check_int("pad", pad, 0)
-    stride = _check_int("stride", stride, 1)
-    padded = np.pad(image, pad) if pad else image
-    fh, fw = kernel.shape
-    if fh > padded.shape[0] or fw > padded.shape[1]:
-        raise ValueError(
-            f"kernel {kernel.shape} is larger than the padded image {padded.shape}"
-        )
-    windows = np.lib.stride_tricks.sliding_window_view(padded, (fh, fw))[::stride, ::stride]
-    return np.einsum("ijab,ab->ij", windows, kernel)
-
-
-def convolve2d(image, kernel, pad: int = 0, stride: int = 1) -> np.ndarray:
-    """Mathematical convolution: cross-correlation with the kernel flipped in both axes.
-
-    Same shapes as :func:`correlate2d`.
-    """
-    kernel = _as_2d("kernel", kernel)
-    return correlate2d(image, kernel[::-1, ::-1], pad=pad, stride=stride)
+# correlate2d(image, kernel, pad=0, stride=1) and convolve2d(...) come from helpers.conv: one
+# grey image (H, W) with one square kernel (f, f), cross-correlation (no flip) or convolution (flip).
 
 
 def full_convolve2d(a, b) -> np.ndarray:
@@ -205,8 +164,8 @@ def pool2d(image, f: int, stride: int | None = None, mode: str = "max", pad: int
     padded = np.pad(image, _check_int("pad", pad, 0))
     if f > min(padded.shape):
         raise ValueError(f"pool window {f} is larger than the padded image {padded.shape}")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, (f, f))[::stride, ::stride]
-    return windows.max(axis=(2, 3)) if mode == "max" else windows.mean(axis=(2, 3))
+    pooled, _ = pool_forward(padded[None, :, :, None], {"f": f, "stride": stride}, mode)
+    return pooled[0, :, :, 0]
 
 
 # --------------------------------------------------------------------------------------------
