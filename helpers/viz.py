@@ -487,7 +487,9 @@ def _slider(label, value, lo, hi, step=1, continuous=True):
 
 
 def _figure_image():
-    return widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+    # Shown at its natural size (flex containers would otherwise stretch it and blur the text).
+    return widgets.Image(format="png", layout=widgets.Layout(
+        max_width="100%", height="auto", align_self="flex-start", object_fit="contain"))
 
 
 class ConvExplorer(widgets.VBox):
@@ -775,7 +777,8 @@ class ParameterCounter(widgets.VBox):
             c.observe(self._update, names="value")
         super().__init__([widgets.HBox([widgets.VBox([self.n, self.n_c_prev, self.f]),
                                   widgets.VBox([self.n_c, self.pad, self.stride])]),
-                          widgets.HBox([self.table, self.image])])
+                          widgets.HBox([self.table, self.image],
+                                       layout=widgets.Layout(align_items="flex-start"))])
         self._update()
 
     def _update(self, _=None):
@@ -843,7 +846,8 @@ class ActivationVisualiser(widgets.VBox):
                                 description="layer")
         self.channel = _slider("channel", 0, 0, 0)
         self.target = widgets.Dropdown(options=[("predicted", -1)] + [
-            (self._class_name(i), i) for i in range(n_out)], value=-1, description="Grad-CAM of")
+            (self._class_name(i), i) for i in range(n_out)], value=-1, description="Grad-CAM of",
+            style={"description_width": "initial"})
         self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="your image")
         self.prediction = widgets.HTML()
         self.overview = _figure_image()
@@ -856,7 +860,8 @@ class ActivationVisualiser(widgets.VBox):
         self.upload.observe(self._uploaded, names="value")
         super().__init__([
             widgets.HBox([self.index, self.upload, self.target]), self.prediction, self.overview,
-            widgets.HBox([self.layer, self.channel]), widgets.HBox([self.mosaic, self.zoom])])
+            widgets.HBox([self.layer, self.channel]),
+            widgets.HBox([self.mosaic, self.zoom], layout=widgets.Layout(align_items="flex-start"))])
         self._image_changed()
 
     def _class_name(self, i):
@@ -1087,16 +1092,23 @@ def last_spatial_layer(model) -> str:
     return names[-1]
 
 
+def last_conv_layer(model) -> str:
+    """Name of the last Conv2D layer (Grad-CAM's usual layer); else the last spatial layer."""
+    convs = [layer.name for layer in model.layers if layer.__class__.__name__ == "Conv2D"]
+    return convs[-1] if convs else last_spatial_layer(model)
+
+
 def grad_cam(model, batch, class_index=None, layer_name=None) -> np.ndarray:
     """Grad-CAM heat maps (Selvaraju et al., 2017), resized to the input, in [0, 1].
 
     For each image: weights = mean over H, W of d(score of class)/d(activation of the layer);
     map = ReLU(sum_k weights_k * activation_k). batch: (m, H, W, C) preprocessed; class_index:
-    int, sequence of m ints, or None (each image's predicted class). Returns (m, H, W).
+    int, sequence of m ints, or None (each image's predicted class); layer_name: default the last
+    Conv2D layer. Returns (m, H, W).
     """
     from helpers.backend import keras, tf
 
-    layer_name = layer_name or last_spatial_layer(model)
+    layer_name = layer_name or last_conv_layer(model)
     cache = getattr(model, "_viz_gradcam_models", None)
     if cache is None:
         cache = {}
