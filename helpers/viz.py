@@ -1022,11 +1022,11 @@ def first_conv_filters(model) -> np.ndarray:
     raise ValueError("the model has no Conv2D layer")
 
 
-def filters_figure(kernels: np.ndarray, max_filters: int = 32):
+def filters_figure(kernels: np.ndarray, max_filters: int = 32, shared_scale: bool = True):
     """Figure of first-layer filters (f, f, C_in, C_out): RGB when C_in == 3, else channel 0.
 
-    Each filter is scaled on its own to [0, 1] (grey 0.5 = weight 0 is not kept: contrast matters
-    more here than absolute size).
+    shared_scale: one scale for all filters with mid-grey = weight 0 (weak filters look grey,
+    strong ones colourful); otherwise each filter is stretched to [0, 1] on its own.
     """
     k = np.asarray(kernels, dtype=float)
     if k.ndim != 4:
@@ -1043,7 +1043,10 @@ def filters_figure(kernels: np.ndarray, max_filters: int = 32):
             ax.axis("off")
             continue
         f = k[..., i]
-        f = (f - f.min()) / (np.ptp(f) or 1.0)
+        if shared_scale:
+            f = np.clip(0.5 + f / (2 * (np.abs(k).max() or 1.0)), 0, 1)
+        else:
+            f = (f - f.min()) / (np.ptp(f) or 1.0)
         if f.shape[-1] == 3:
             ax.imshow(f, interpolation="nearest")
         else:
@@ -1074,11 +1077,12 @@ def activation_mosaic(act: np.ndarray, cols: int | None = None, gap: int = 1) ->
 def activation_mosaic_figure(act: np.ndarray, title: str = ""):
     """Figure of :func:`activation_mosaic` with the layer's shape in the title."""
     mosaic = activation_mosaic(act)
+    silent = int(np.sum(np.max(np.abs(act), axis=(0, 1)) == 0))
     fig = new_figure(5, 5 * mosaic.shape[0] / mosaic.shape[1] + 0.4)
     ax = fig.subplots()
     ax.imshow(np.ma.masked_invalid(mosaic), cmap="viridis", interpolation="nearest")
-    ax.set_title(f"{title}: all {act.shape[-1]} channels, {act.shape[0]}x{act.shape[1]} each",
-                 fontsize=10)
+    ax.set_title(f"{title}: all {act.shape[-1]} channels, {act.shape[0]}x{act.shape[1]} each"
+                 + (f"\n{silent} silent (all zero) for this image" if silent else ""), fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
     return fig
