@@ -7,7 +7,7 @@ Two layers, kept apart on purpose:
    Grad-CAM) and are what the unit tests check.
 2. Thin widget classes (``ConvExplorer``, ``EdgeExplorer``, ``PoolingPlayground``,
    ``FlipExplorer``, ``ParameterCounter``, ``ActivationVisualiser``). Each one is an
-   ``ipywidgets.VBox`` whose controls are attributes (``.kernel_size``, ``.stride``, ...), so a test
+   ``ipywidgets.VBox`` whose controls are attributes (``.f``, ``.stride``, ``.pad``, ...), so a test
    can set ``.value`` and read the displayed PNG or HTML without a browser. Slow work runs only when
    a slider is released (``continuous_update=False``); activations are computed once per image and
    cached, so moving a slider only slices arrays.
@@ -363,32 +363,6 @@ def figure_to_png(fig) -> bytes:
     """PNG bytes of a matplotlib figure."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight", pad_inches=0.05)
-    return buf.getvalue()
-
-
-def array_to_png(arr, cmap: str = "gray", vmin=None, vmax=None, scale: int = 1) -> bytes:
-    """PNG bytes of a 2-D array through a colormap, or of an (H, W, 3) image in [0, 1].
-
-    ``scale`` repeats pixels (nearest neighbour) so small maps stay crisp.
-    """
-    from matplotlib import colormaps
-    from PIL import Image
-
-    a = np.asarray(arr, dtype=float)
-    if a.ndim == 2:
-        lo = np.nanmin(a) if vmin is None else vmin
-        hi = np.nanmax(a) if vmax is None else vmax
-        norm = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
-        rgb = colormaps[cmap](np.clip(norm, 0, 1))[..., :3]
-    elif a.ndim == 3 and a.shape[-1] == 3:
-        rgb = np.clip(a, 0, 1)
-    else:
-        raise ValueError(f"expected (H, W) or (H, W, 3), got shape {a.shape}")
-    rgb = (rgb * 255).round().astype(np.uint8)
-    if scale > 1:
-        rgb = rgb.repeat(scale, axis=0).repeat(scale, axis=1)
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG")
     return buf.getvalue()
 
 
