@@ -184,13 +184,19 @@ def _skin_tones(rng, n):
     return np.clip(tone, 0, 1).astype(np.float32)
 
 
-def _backgrounds(rng, n, size, light=True):
-    """Textured backgrounds (N, S, S, 3): base colour, linear gradient, soft blotches, stripes."""
-    if light:
-        base = rng.uniform(0.55, 0.98, (n, 3))
-        base = base * 0.6 + base.mean(axis=1, keepdims=True) * 0.4  # not too saturated
-    else:
-        base = rng.uniform(0.15, 0.9, (n, 3))
+def _backgrounds(rng, n, size, skin, saturation=0.4, stripes_p=0.25):
+    """Textured backgrounds (N, S, S, 3): base colour, linear gradient, soft blotches, stripes.
+
+    The base brightness differs from the skin's (N, 3) by 0.25..0.5, so the subject stands out.
+    """
+    hue = rng.uniform(0.0, 1.0, (n, 3))
+    hue = hue - hue.mean(axis=1, keepdims=True)
+    skin_lum = skin.mean(axis=1)
+    gap = rng.uniform(0.25, 0.5, n)
+    up, down = skin_lum + gap, skin_lum - gap
+    lum = np.where((up <= 0.95) & ((rng.random(n) < 0.7) | (down < 0.12)), up, down)
+    lum = np.clip(lum, 0.1, 0.95)
+    base = np.clip(lum[:, None] + saturation * hue, 0.02, 1.0)
     x, y = _grid(size)
     ang = rng.uniform(0, 2 * np.pi, n)
     strength = rng.uniform(0.0, 0.35, n)
@@ -199,7 +205,7 @@ def _backgrounds(rng, n, size, light=True):
     tex_amp = rng.uniform(0.0, 0.10, n)
     fine = _upsample(rng.normal(0, 1, (n, 16, 16)).astype(np.float32), size)
     fine_amp = rng.uniform(0.0, 0.05, n)
-    stripe_on = rng.random(n) < 0.25
+    stripe_on = rng.random(n) < stripes_p
     stripe_freq = rng.uniform(4, 14, n)
     stripe_ang = rng.uniform(0, np.pi, n)
     stripes = np.sin(_col(stripe_freq) * (np.cos(_col(stripe_ang)) * x + np.sin(_col(stripe_ang)) * y) * np.pi)
@@ -253,7 +259,7 @@ def _choose_fingers(rng, labels):
     """(N,) finger counts -> (N, 5) booleans (index, middle, ring, little, thumb raised)."""
     n = len(labels)
     raised = np.zeros((n, 5), dtype=bool)
-    usual = rng.random(n) < 0.75
+    usual = rng.random(n) < 0.9
     for i, k in enumerate(labels):
         if usual[i]:
             options = _USUAL_SIGNS[int(k)]
@@ -269,16 +275,16 @@ def _sign_params(rng, labels):
     p = {
         "raised": _choose_fingers(rng, labels),
         "skin": _skin_tones(rng, n),
-        "cx": rng.uniform(-0.15, 0.15, n),
-        "cy": rng.uniform(-0.32, -0.16, n),
-        "angle": rng.uniform(-0.35, 0.35, n),
-        "scale": rng.uniform(1.25, 1.55, n),
+        "cx": rng.uniform(-0.2, 0.2, n),
+        "cy": rng.uniform(-0.45, -0.25, n),
+        "angle": rng.uniform(-0.25, 0.25, n),
+        "scale": rng.uniform(1.45, 1.75, n),
         "mirror": np.where(rng.random(n) < 0.5, -1.0, 1.0),
         "palm_w": rng.uniform(0.26, 0.31, n),
         "palm_h": rng.uniform(0.24, 0.29, n),
         "finger_len": rng.uniform(0.88, 1.12, (n, 4)) * rng.uniform(0.92, 1.08, (n, 1)),
         "finger_r": rng.uniform(0.92, 1.1, (n, 1)) * np.ones((n, 4)),
-        "splay": rng.uniform(0.5, 1.5, n),
+        "splay": rng.uniform(1.0, 1.8, n),
         "bend": rng.uniform(-0.08, 0.08, (n, 4)),
         "thumb_angle": rng.uniform(0.75, 1.15, n),
         "thumb_len": rng.uniform(0.30, 0.36, n),
@@ -295,7 +301,7 @@ def _sign_params(rng, labels):
 
 def _render_signs(p, rng, size):
     n = len(p["cx"])
-    img = _backgrounds(rng, n, size, light=True)
+    img = _backgrounds(rng, n, size, p["skin"], saturation=0.3, stripes_p=0.15)
     x, y = _grid(size)
     scale = _col(p["scale"])
     pixel = (2.0 / size) / scale
@@ -434,15 +440,15 @@ def _happy_params(rng, labels):
     n = len(labels)
     smile = labels.astype(bool)
     # mouth: smiles curve up (open or closed); others are straight, slightly down, or a small "o"
-    kind = np.where(smile, rng.integers(0, 2, n), rng.integers(2, 5, n))
+    kind = np.where(smile, (rng.random(n) < 0.3).astype(int), rng.integers(2, 5, n))
     p = {
         "smile": smile,
         "mouth_kind": kind,
         "skin": _skin_tones(rng, n),
-        "cx": rng.uniform(-0.12, 0.12, n),
-        "cy": rng.uniform(0.0, 0.16, n),
-        "angle": rng.uniform(-0.25, 0.25, n),
-        "scale": rng.uniform(1.3, 1.55, n),
+        "cx": rng.uniform(-0.06, 0.06, n),
+        "cy": rng.uniform(0.04, 0.12, n),
+        "angle": rng.uniform(-0.12, 0.12, n),
+        "scale": rng.uniform(1.35, 1.5, n),
         "mirror": np.where(rng.random(n) < 0.5, -1.0, 1.0),
         "head_rx": rng.uniform(0.36, 0.45, n),
         "head_ry": rng.uniform(0.47, 0.56, n),
@@ -461,8 +467,8 @@ def _happy_params(rng, labels):
         "glasses": rng.random(n) < 0.3,
         "glasses_colour": rng.uniform(0.0, 0.5, (n, 3)),
         "mouth_y": rng.uniform(-0.28, -0.22, n),
-        "mouth_w": np.where(smile, rng.uniform(0.15, 0.21, n), rng.uniform(0.10, 0.17, n)),
-        "smile_curve": rng.uniform(3.0, 5.0, n),
+        "mouth_w": np.where(smile, rng.uniform(0.17, 0.23, n), rng.uniform(0.10, 0.18, n)),
+        "smile_curve": rng.uniform(3.5, 5.5, n),
         "flat_curve": np.where(kind == 3, rng.uniform(-3.0, -1.2, n), rng.uniform(-0.6, 0.6, n)),
         "lip_colour": rng.uniform(0.55, 0.8, n),
         "shirt": rng.uniform(0.1, 0.9, (n, 3)),
@@ -476,7 +482,7 @@ def _happy_params(rng, labels):
 
 def _render_happy(p, rng, size):
     n = len(p["cx"])
-    img = _backgrounds(rng, n, size, light=False)
+    img = _backgrounds(rng, n, size, p["skin"], saturation=0.35, stripes_p=0.1)
     x, y = _grid(size)
     scale = _col(p["scale"])
     pixel = (2.0 / size) / scale
@@ -549,14 +555,14 @@ def _render_happy(p, rng, size):
     sc = _col(p["smile_curve"])
     # 0: open smile (a crescent with teeth), 1: closed smile (a curved-up line)
     upper = my + sc * 0.35 * fu * fu
-    lower = my - 0.07 + sc * 1.6 * fu * fu
+    lower = my - 0.10 + sc * 1.1 * fu * fu
     crescent = np.maximum(np.maximum(v - upper, lower - v), np.abs(fu) - mw)
     crescent = np.maximum(crescent, -(my + 0.5 * sc * mw * mw * 0.35 - v) - 1.0)
     img = _paint(img, _cover(crescent - 0.008, pixel) * _col(kind == 0), lips * 0.8)
     img = _paint(img, _cover(crescent + 0.004, pixel) * _col(kind == 0), np.float32([0.25, 0.05, 0.06]))
-    teeth = np.maximum(crescent + 0.004, upper - 0.035 - v)
+    teeth = np.maximum(crescent + 0.004, upper - 0.045 - v)
     img = _paint(img, _cover(teeth, pixel) * _col(kind == 0), np.float32([0.95, 0.93, 0.88]))
-    closed = _parabola_band(fu, v, 0.0, my - 0.03, sc, mw, 0.016)
+    closed = _parabola_band(fu, v, 0.0, my - 0.03, sc, mw, 0.02)
     img = _paint(img, _cover(closed - 0.008, pixel) * _col(kind == 1), lips)
     img = _paint(img, _cover(closed, pixel) * _col(kind == 1), lips * 0.45)
     # 2: neutral straight / slight, 3: down-turned, 4: small open "o"
