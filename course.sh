@@ -50,6 +50,7 @@ ensure_browser() {
 }
 
 cmd=${1:-}
+export PATH="$VENV/bin:$PATH"   # nbgrader calls alembic and jupyter from PATH
 [ $# -gt 0 ] && shift
 case "$cmd" in
   lab)
@@ -61,7 +62,8 @@ case "$cmd" in
     ensure_browser
     export CNN_COURSE_FAST=1 PYTHONDONTWRITEBYTECODE=1
     if [ $# -eq 0 ]; then
-      set -- tests source course
+      # unit + pipeline tests, and nbval over every notebook in source/ and course/
+      for folder in tests source course; do [ -d "$folder" ] && set -- "$@" "$folder"; done
     fi
     exec "$VENV/bin/python" -m pytest --nbval-lax "$@"
     ;;
