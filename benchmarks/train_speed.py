@@ -2,8 +2,8 @@
 
 Trains each model on its generated data set and prints the device, the first epoch's time
 (includes tracing/compilation), the median time of the later epochs, and the test accuracy, all
-from this one run. Run it on a CPU and on a GPU machine to compare; the model code uses only
-Keras, so it also runs with KERAS_BACKEND=jax or torch where TensorFlow is not installed.
+from this one run. Run it on a CPU machine and on a GPU machine (install variant in the README)
+to compare the two.
 
     python benchmarks/train_speed.py [--models happy signs] [--epochs 4] [--batch-size 32]
 """

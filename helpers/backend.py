@@ -41,44 +41,27 @@ def _silenced_stderr_fd():
         os.close(devnull)
 
 
-#: Keras 3 backend in use. The course is written for "tensorflow" (the default); model-building and
-#: training code that uses only ``keras`` also runs with KERAS_BACKEND=jax or torch, where ``tf`` is None.
-BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
-
 with _silenced_stderr_fd():
-    if BACKEND == "tensorflow":
-        import tensorflow as tf  # noqa: E402
-
-        tf.get_logger().setLevel("ERROR")
-        # Touch the runtime once so device discovery (and its logging) happens while silenced.
-        _DEVICES = [d.device_type for d in tf.config.list_physical_devices()]
-        tf.constant(0.0).numpy()
-    else:
-        tf = None
-        if BACKEND == "jax":
-            import jax
-
-            _DEVICES = [d.platform.upper() for d in jax.devices()]
-        elif BACKEND == "torch":
-            import torch
-
-            _DEVICES = ["GPU"] * torch.cuda.device_count() or ["CPU"]
-        else:
-            raise ValueError(f"KERAS_BACKEND must be tensorflow, jax or torch, got {BACKEND!r}")
+    import tensorflow as tf  # noqa: E402
     import keras  # noqa: E402
 
+    tf.get_logger().setLevel("ERROR")
+    # Touch the runtime once so device discovery (and its logging) happens while silenced.
+    _DEVICES = tf.config.list_physical_devices()
+    tf.constant(0.0).numpy()
 
-def gpus() -> list[str]:
-    """One entry per GPU the Keras backend can use (empty on a CPU-only machine)."""
-    return [d for d in _DEVICES if d in ("GPU", "CUDA")]
+
+def gpus() -> list:
+    """Physical GPU devices TensorFlow can use (empty on a CPU-only machine)."""
+    return [d for d in _DEVICES if d.device_type == "GPU"]
 
 
 def device_summary() -> str:
-    """One line naming the device the notebooks will train on, e.g. ``'CPU (2 cores), tensorflow'``."""
+    """One line naming the device the notebooks will train on, e.g. ``'CPU (2 threads)'``."""
     found = gpus()
-    version = tf.__version__ if tf is not None else keras.__version__
-    where = f"GPU: {len(found)} device(s)" if found else f"CPU ({os.cpu_count()} cores)"
-    return f"{where}, Keras backend {BACKEND} ({'TensorFlow' if tf is not None else 'Keras'} {version})"
+    if found:
+        return f"GPU: {len(found)} device(s), TensorFlow {tf.__version__}"
+    return f"CPU ({os.cpu_count()} cores), TensorFlow {tf.__version__}"
 
 
-__all__ = ["tf", "keras", "BACKEND", "gpus", "device_summary"]
+__all__ = ["tf", "keras", "gpus", "device_summary"]
