@@ -1,0 +1,1 @@
+"""Reference model builders used by the assignments' checks and by the benchmarks."""
