@@ -227,6 +227,7 @@ def _run_job(job_dir: Path, assignment: str, students: list[str], limits: Limits
 
 
 def _errors_by_student(log: str) -> dict[str, list[str]]:
+    """``{student: [last exception line of each traceback]}`` from an ``nbgrader autograde`` log."""
     errors: dict[str, list[str]] = {}
     for match in re.finditer(r"There was an error processing assignment '[^']*' for student '([^']*)'", log):
         errors.setdefault(match.group(1), [])
@@ -234,10 +235,18 @@ def _errors_by_student(log: str) -> dict[str, list[str]]:
     for i, line in enumerate(lines):
         if "There was an error processing assignment:" in line:
             student = Path(line.split("assignment:")[-1].strip()).parent.name
-            tail = [l.strip() for l in lines[i + 1:i + 40] if l.strip() and not l.startswith("[")]
-            reason = next((l for l in reversed(tail) if re.match(r"^[\w.]+(Error|Exception|Interrupt)\b", l)), None)
+            reason = None
+            for follow in lines[i + 1:]:
+                if follow.startswith("[AutogradeApp") and "Traceback" not in follow:
+                    break
+                text = follow.strip()
+                if re.match(r"^[\w.]+(Error|Exception|Interrupt)\b", text):
+                    reason = text[:300]
             errors.setdefault(student, []).append(reason or "nbgrader could not process the submission")
     return errors
+
+
+INFRASTRUCTURE = re.compile(r"Kernel didn't respond|Address already in use|ZMQError")
 
 
 def merge_student(job_db: Path, main_db: Path, assignment: str, student: str) -> None:
@@ -307,7 +316,7 @@ def autograde(root: Path, assignment: str, students: list[str] | None = None, li
     shutil.copy(db_path(root), template)
     template_digest = instructor_digest(template)
     inputs = {s: sha256_tree(root / "submitted" / s / assignment) for s in students}
-    lock, counter = threading.Lock(), iter(range(10 ** 9))
+    lock, counter, retries = threading.Lock(), iter(range(10 ** 9)), {}
     main_digest = [sha256_tree(db_path(root))]
     backup = scratch / "course-gradebook.backup.db"
     shutil.copy(db_path(root), backup)
@@ -322,50 +331,56 @@ def autograde(root: Path, assignment: str, students: list[str] | None = None, li
         return chunk, job_dir, status, text, time.monotonic() - begin, index
 
     def finish(chunk, job_dir, status, text, seconds, index) -> list[str]:
-        """Check a finished job, merge it; return the students to re-run alone."""
+        """Check a finished job and merge its students; return the students to re-run one by one."""
         tampered = []
         if instructor_digest(job_dir / "gradebook.db") != template_digest:
-            tampered.append("changed the gradebook's tests/points")
+            tampered.append("its code changed the gradebook's tests/points")
         for student in chunk:
             if sha256_tree(job_dir / "submitted" / student / assignment) != inputs[student]:
-                tampered.append(f"changed the submitted files of {student}")
-        if tampered and len(chunk) > 1:
-            return chunk  # somebody in this job misbehaved: find out who, one student at a time
+                tampered.append(f"the submitted files of {student} were changed while grading")
+        if len(chunk) > 1 and (tampered or status == "timeout"):
+            return chunk  # find out who, one student at a time; the others are graded afresh
         errors = _errors_by_student(text)
+        produced = {s: (job_dir / "autograded" / s / assignment).exists() for s in chunk}
+        unexplained = [s for s in chunk if not produced[s] and s not in errors]
+        rerun = unexplained if (status != 0 and len(chunk) > 1) else []  # the whole job died
+        for s in chunk:  # a kernel that could not start (port race between jobs): one more try alone
+            if INFRASTRUCTURE.search(" ".join(errors.get(s, []))) and retries.get(s, 0) < 1:
+                retries[s] = retries.get(s, 0) + 1
+                rerun.append(s)
         with lock:
             if sha256_tree(db_path(root)) != main_digest[0]:
                 log("WARNING: the course gradebook was changed by something else while grading; "
                     "restored from this run's own copy")
                 shutil.copy(backup, db_path(root))
             for student in chunk:
+                if student in rerun:
+                    continue
                 outcome = outcomes[student]
                 outcome.seconds, outcome.job = round(seconds / len(chunk), 1), index
                 if tampered:
                     outcome.status, outcome.messages = "tampered", tampered
                     continue
                 if status == "timeout":
-                    if len(chunk) > 1:
-                        return chunk
                     outcome.status = "timeout"
                     outcome.messages = [f"killed after {limits.student_timeout} s (whole submission)"]
                     continue
                 merge_student(job_dir / "gradebook.db", db_path(root), assignment, student)
                 done = job_dir / "autograded" / student / assignment
                 target = root / "autograded" / student / assignment
-                produced = done.exists()
                 if target.exists():
                     _rmtree(target)
-                if produced:
+                if produced[student]:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     shutil.move(str(done), str(target))
-                if student in errors or not produced:
+                if student in errors or not produced[student]:
                     outcome.status = "failed"
-                    outcome.messages = errors.get(student) or ["nbgrader produced no autograded notebook"]
+                    outcome.messages = errors.get(student) or [f"nbgrader produced no autograded notebook (exit {status})"]
                 else:
                     outcome.status = "graded"
             main_digest[0] = sha256_tree(db_path(root))
             shutil.copy(db_path(root), backup)
-        return []
+        return rerun
 
     plan = _chunks(students, limits)
     log(f"autograding {len(students)} submission(s) of {assignment}: {len(plan)} job(s) on "
@@ -377,11 +392,9 @@ def autograde(root: Path, assignment: str, students: list[str] | None = None, li
                 finished, pending = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
                 for future in finished:
                     rerun = finish(*future.result())
-                    if rerun:
-                        pending |= {pool.submit(job, [s]) for s in rerun}
-                    else:
-                        chunk = future.result()[0]
-                        for s in chunk:
+                    pending |= {pool.submit(job, [s]) for s in rerun}
+                    for s in future.result()[0]:
+                        if s not in rerun:
                             log(f"  {s}: {outcomes[s].status}" + (f" ({'; '.join(outcomes[s].messages)})"
                                                                 if outcomes[s].messages else ""))
     finally:

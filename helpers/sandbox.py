@@ -119,7 +119,8 @@ def read_rules(deny: list[str], allow: list[str]) -> list[str]:
             child = os.path.join(directory, name)
             if child in ancestors or any(_inside(child, d) for d in deny):
                 continue
-            if any(_inside(os.path.realpath(child), d) for d in deny):
+            real = os.path.realpath(child)  # a symlink to a denied root or to one of its ancestors
+            if real in ancestors or any(_inside(real, d) or _inside(d, real) for d in deny):
                 continue
             granted.add(child)
     if not deny:
