@@ -34,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -270,7 +271,8 @@ def merge_student(job_db: Path, main_db: Path, assignment: str, student: str) ->
                            for g in notebook.grades},
                 "comments": {c.name: (c.auto_comment, c.manual_comment) for c in notebook.comments},
             }
-    with Gradebook(f"sqlite:///{main_db}") as target:
+    with Gradebook(f"sqlite:///{main_db}") as target, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes while nbgrader creates the rows
         target.update_or_create_student(student, **{k: v for k, v in student_info.items() if v is not None})
         kwargs = {"timestamp": timestamp} if timestamp else {}
         submission = target.update_or_create_submission(assignment, student, **kwargs)
