@@ -19,6 +19,8 @@ from helpers.models.backbones import Backbone
 ROTATION_FACTOR = 0.2
 DROPOUT_RATE = 0.2
 FINE_TUNE_LR_FACTOR = 0.1
+#: First layer to train again when fine-tuning: the start of the second-to-last stage of blocks.
+FINE_TUNE_FROM = {"efficientnet_lite0": "block6a_expand_conv", "mobilenet_v2": "block_13_expand"}
 
 
 def reference_augmenter():
@@ -70,6 +72,15 @@ def reference_fine_tuning(model, base_model, fine_tune_at, base_learning_rate):
     for index, layer in enumerate(base_model.layers):
         layer.trainable = index >= fine_tune_at and not isinstance(layer, keras.layers.BatchNormalization)
     return compile_binary(model, FINE_TUNE_LR_FACTOR * base_learning_rate)
+
+
+def fine_tune_index(backbone: Backbone) -> int:
+    """Index in ``backbone.model.layers`` of the first layer to unfreeze (see :data:`FINE_TUNE_FROM`)."""
+    names = [layer.name for layer in backbone.model.layers]
+    start = FINE_TUNE_FROM.get(backbone.name)
+    if start not in names:
+        raise ValueError(f"fine_tune_index: no layer {start!r} in backbone {backbone.name!r}")
+    return names.index(start)
 
 
 def scratch_model(image_shape, data_augmentation, backbone: Backbone, dropout_rate=DROPOUT_RATE):

@@ -87,7 +87,7 @@ def check_data_augmenter(target, image_shape=(32, 40, 3), seed=0):
     factor = tuple(float(f) for f in (factor if isinstance(factor, (tuple, list)) else (-factor, factor)))
     if not np.allclose(factor, (-0.2, 0.2)):
         fail(name, "rotates by the wrong amount", expected="RandomRotation(0.2): up to 20% of a full turn either way",
-             got=f"factor={factor}", cause="the factor is a fraction of 2*pi, not degrees: use 0.2")
+             got=f"factor={factor}", cause="the factor is a fraction of a full turn (2*pi), not an angle in degrees or radians: use 0.2")
     if len(layers) != 2:
         fail(name, "has extra layers", expected="only RandomFlip('horizontal') and RandomRotation(0.2)", got=kinds,
              cause="keep just the two augmentation layers asked for")
