@@ -19,8 +19,8 @@ from helpers.models.backbones import Backbone
 ROTATION_FACTOR = 0.2
 DROPOUT_RATE = 0.2
 FINE_TUNE_LR_FACTOR = 0.1
-#: First layer to train again when fine-tuning: the start of the second-to-last stage of blocks.
-FINE_TUNE_FROM = {"efficientnet_lite0": "block6a_expand_conv", "mobilenet_v2": "block_13_expand"}
+#: First layer to train again when fine-tuning: the start of the third-to-last stage of blocks (stride 16).
+FINE_TUNE_FROM = {"efficientnet_lite0": "block5a_expand_conv", "mobilenet_v2": "block_11_expand"}
 
 
 def reference_augmenter():

@@ -274,7 +274,5 @@ def prepare_fine_tuning_test(target):
     from helpers.models.backbones import load_backbone
 
     backbone = load_backbone((96, 96, 3))
-    names = [layer.name for layer in backbone.model.layers]
-    start = "block6a_expand_conv" if "block6a_expand_conv" in names else "block_13_expand"
-    check_prepare_fine_tuning(target, (96, 96, 3), backbone, names.index(start), 1e-3)
+    check_prepare_fine_tuning(target, (96, 96, 3), backbone, ref.fine_tune_index(backbone), 1e-3)
     all_passed()
