@@ -201,11 +201,17 @@ def _backgrounds(rng, n, size, skin, saturation=0.4, stripes_p=0.25):
     hue = rng.uniform(0.0, 1.0, (n, 3))
     hue = hue - hue.mean(axis=1, keepdims=True)
     skin_lum = skin.mean(axis=1)
-    gap = rng.uniform(0.25, 0.5, n)
+    gap = rng.uniform(0.22, 0.45, n)
     up, down = skin_lum + gap, skin_lum - gap
-    lum = np.where((up <= 0.95) & ((rng.random(n) < 0.7) | (down < 0.12)), up, down)
+    # lighter or darker than the skin, half and half: a linear model on raw pixels cannot use
+    # "skin is brighter than the background" (or darker), a ConvNet's edge detectors can
+    lum = np.where((up <= 0.97) & ((rng.random(n) < 0.5) | (down < 0.08)), up, down)
     lum = np.clip(lum, 0.1, 0.95)
     base = np.clip(lum[:, None] + saturation * hue, 0.02, 1.0)
+    # a third of the backgrounds have the skin's own hue (only the brightness differs), so colour
+    # alone does not tell hand from background
+    skin_hued = np.clip(skin * (lum / np.maximum(skin_lum, 1e-3))[:, None], 0.02, 1.0)
+    base = np.where((rng.random(n) < 0.33)[:, None], skin_hued, base)
     x, y = _grid(size)
     ang = rng.uniform(0, 2 * np.pi, n)
     strength = rng.uniform(0.0, 0.35, n)
@@ -231,6 +237,8 @@ def _finish(img, rng, lighting_x, lighting_y, light_amp, noise_sigma):
     x, y = _grid(size)
     light = 1.0 + _col(light_amp) * (_col(lighting_x) * x + _col(lighting_y) * y)
     img *= light[..., None]
+    # white balance: every picture gets its own colour cast
+    img *= rng.uniform(0.86, 1.14, (n, 1, 1, 3)).astype(np.float32)
     img += rng.normal(0, 1, img.shape).astype(np.float32) * noise_sigma[:, None, None, None] / 255.0
     return np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
 

@@ -124,7 +124,7 @@ def test_linear_model_on_raw_pixels_fails_on_signs():
     from sklearn.linear_model import LogisticRegression
 
     X_train, Y_train, X_test, Y_test, _ = data.load_signs_dataset()
-    clf = LogisticRegression(max_iter=200)
+    clf = LogisticRegression(max_iter=100)
     clf.fit(X_train.reshape(len(X_train), -1)[::2] / 255.0, Y_train.ravel()[::2])
     acc = clf.score(X_test.reshape(len(X_test), -1) / 255.0, Y_test.ravel())
     assert acc < 0.5, f"logistic regression reaches {acc:.2f} on signs: the data set is too easy"
