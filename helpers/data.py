@@ -264,9 +264,9 @@ _FINGER_SPLAY = np.array([-0.16, -0.04, 0.07, 0.19], dtype=np.float32)
 # Usual ways of showing k fingers (bit 0..3 = index..little, bit 4 = thumb).
 _USUAL_SIGNS = {
     0: [0b00000],
-    1: [0b00001] * 9 + [0b10000],
-    2: [0b00011] * 9 + [0b10001],
-    3: [0b00111] * 9 + [0b10011],
+    1: [0b00001],
+    2: [0b00011],
+    3: [0b00111],
     4: [0b01111],
     5: [0b11111],
 }
@@ -276,7 +276,7 @@ def _choose_fingers(rng, labels):
     """(N,) finger counts -> (N, 5) booleans (index, middle, ring, little, thumb raised)."""
     n = len(labels)
     raised = np.zeros((n, 5), dtype=bool)
-    usual = rng.random(n) < 0.98
+    usual = rng.random(n) < 1.0
     for i, k in enumerate(labels):
         if usual[i]:
             options = _USUAL_SIGNS[int(k)]
@@ -294,14 +294,14 @@ def _sign_params(rng, labels):
         "skin": _skin_tones(rng, n),
         "cx": rng.uniform(-0.28, 0.28, n),
         "cy": rng.uniform(-0.42, -0.26, n),
-        "angle": rng.uniform(-0.18, 0.18, n),
+        "angle": rng.uniform(-0.12, 0.12, n),
         "scale": rng.uniform(1.5, 1.7, n),
         "mirror": np.ones(n),  # always the right hand, palm towards the camera, as in SIGNS
         "palm_w": rng.uniform(0.26, 0.31, n),
         "palm_h": rng.uniform(0.24, 0.29, n),
         "finger_len": rng.uniform(0.88, 1.12, (n, 4)) * rng.uniform(0.92, 1.08, (n, 1)),
         "finger_r": rng.uniform(0.92, 1.1, (n, 1)) * np.ones((n, 4)),
-        "splay": rng.uniform(1.0, 1.8, n),
+        "splay": rng.uniform(1.2, 1.7, n),
         "bend": rng.uniform(-0.08, 0.08, (n, 4)),
         "thumb_angle": rng.uniform(0.75, 1.15, n),
         "thumb_len": rng.uniform(0.30, 0.36, n),
