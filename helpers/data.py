@@ -208,10 +208,10 @@ def _backgrounds(rng, n, size, skin, saturation=0.4, stripes_p=0.25):
     lum = np.where((up <= 0.97) & ((rng.random(n) < 0.5) | (down < 0.08)), up, down)
     lum = np.clip(lum, 0.1, 0.95)
     base = np.clip(lum[:, None] + saturation * hue, 0.02, 1.0)
-    # a third of the backgrounds have the skin's own hue (only the brightness differs), so colour
+    # half of the backgrounds have the skin's own hue (only the brightness differs), so colour
     # alone does not tell hand from background
     skin_hued = np.clip(skin * (lum / np.maximum(skin_lum, 1e-3))[:, None], 0.02, 1.0)
-    base = np.where((rng.random(n) < 0.33)[:, None], skin_hued, base)
+    base = np.where((rng.random(n) < 0.5)[:, None], skin_hued, base)
     x, y = _grid(size)
     ang = rng.uniform(0, 2 * np.pi, n)
     strength = rng.uniform(0.0, 0.35, n)
@@ -292,8 +292,8 @@ def _sign_params(rng, labels):
     p = {
         "raised": _choose_fingers(rng, labels),
         "skin": _skin_tones(rng, n),
-        "cx": rng.uniform(-0.28, 0.28, n),
-        "cy": rng.uniform(-0.42, -0.26, n),
+        "cx": rng.uniform(-0.32, 0.32, n),
+        "cy": rng.uniform(-0.44, -0.26, n),
         "angle": rng.uniform(-0.12, 0.12, n),
         "scale": rng.uniform(1.5, 1.7, n),
         "mirror": np.ones(n),  # always the right hand, palm towards the camera, as in SIGNS
