@@ -151,9 +151,18 @@ def _cover(d, pixel):
 
 def _paint(img, alpha, colour):
     """Alpha-composite colour ((N,1,1,3) or (N,S,S,3)) over img (N,S,S,3) with alpha (N,S,S)."""
-    a = alpha[..., None]
-    img *= 1.0 - a
-    img += a * colour
+    alpha = np.broadcast_to(alpha, img.shape[:3])
+    colour = np.broadcast_to(np.asarray(colour, dtype=np.float32), img.shape[:1] + (1, 1, 3)
+                             if np.ndim(colour) < 4 or np.shape(colour)[1] == 1 else img.shape)
+    used = np.flatnonzero(alpha.reshape(len(alpha), -1).max(axis=1) > 0)
+    if len(used) == 0:
+        return img
+    if len(used) < len(img):  # only the images where this part is drawn
+        part = img[used]
+        part += alpha[used][..., None] * (colour[used] - part)
+        img[used] = part
+        return img
+    img += alpha[..., None] * (colour - img)
     return img
 
 
@@ -192,11 +201,17 @@ def _backgrounds(rng, n, size, skin, saturation=0.4, stripes_p=0.25):
     hue = rng.uniform(0.0, 1.0, (n, 3))
     hue = hue - hue.mean(axis=1, keepdims=True)
     skin_lum = skin.mean(axis=1)
-    gap = rng.uniform(0.25, 0.5, n)
+    gap = rng.uniform(0.22, 0.45, n)
     up, down = skin_lum + gap, skin_lum - gap
-    lum = np.where((up <= 0.95) & ((rng.random(n) < 0.7) | (down < 0.12)), up, down)
+    # lighter or darker than the skin, half and half: a linear model on raw pixels cannot use
+    # "skin is brighter than the background" (or darker), a ConvNet's edge detectors can
+    lum = np.where((up <= 0.97) & ((rng.random(n) < 0.5) | (down < 0.08)), up, down)
     lum = np.clip(lum, 0.1, 0.95)
     base = np.clip(lum[:, None] + saturation * hue, 0.02, 1.0)
+    # half of the backgrounds have the skin's own hue (only the brightness differs), so colour
+    # alone does not tell hand from background
+    skin_hued = np.clip(skin * (lum / np.maximum(skin_lum, 1e-3))[:, None], 0.02, 1.0)
+    base = np.where((rng.random(n) < 0.5)[:, None], skin_hued, base)
     x, y = _grid(size)
     ang = rng.uniform(0, 2 * np.pi, n)
     strength = rng.uniform(0.0, 0.35, n)
@@ -222,6 +237,8 @@ def _finish(img, rng, lighting_x, lighting_y, light_amp, noise_sigma):
     x, y = _grid(size)
     light = 1.0 + _col(light_amp) * (_col(lighting_x) * x + _col(lighting_y) * y)
     img *= light[..., None]
+    # white balance: every picture gets its own colour cast
+    img *= rng.uniform(0.86, 1.14, (n, 1, 1, 3)).astype(np.float32)
     img += rng.normal(0, 1, img.shape).astype(np.float32) * noise_sigma[:, None, None, None] / 255.0
     return np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
 
@@ -247,9 +264,9 @@ _FINGER_SPLAY = np.array([-0.16, -0.04, 0.07, 0.19], dtype=np.float32)
 # Usual ways of showing k fingers (bit 0..3 = index..little, bit 4 = thumb).
 _USUAL_SIGNS = {
     0: [0b00000],
-    1: [0b00001, 0b10000],
-    2: [0b00011, 0b10001],
-    3: [0b00111, 0b10011],
+    1: [0b00001],
+    2: [0b00011],
+    3: [0b00111],
     4: [0b01111],
     5: [0b11111],
 }
@@ -259,7 +276,7 @@ def _choose_fingers(rng, labels):
     """(N,) finger counts -> (N, 5) booleans (index, middle, ring, little, thumb raised)."""
     n = len(labels)
     raised = np.zeros((n, 5), dtype=bool)
-    usual = rng.random(n) < 0.9
+    usual = rng.random(n) < 1.0
     for i, k in enumerate(labels):
         if usual[i]:
             options = _USUAL_SIGNS[int(k)]
@@ -275,23 +292,23 @@ def _sign_params(rng, labels):
     p = {
         "raised": _choose_fingers(rng, labels),
         "skin": _skin_tones(rng, n),
-        "cx": rng.uniform(-0.2, 0.2, n),
-        "cy": rng.uniform(-0.45, -0.25, n),
-        "angle": rng.uniform(-0.25, 0.25, n),
-        "scale": rng.uniform(1.45, 1.75, n),
-        "mirror": np.where(rng.random(n) < 0.5, -1.0, 1.0),
+        "cx": rng.uniform(-0.32, 0.32, n),
+        "cy": rng.uniform(-0.44, -0.26, n),
+        "angle": rng.uniform(-0.12, 0.12, n),
+        "scale": rng.uniform(1.5, 1.7, n),
+        "mirror": np.ones(n),  # always the right hand, palm towards the camera, as in SIGNS
         "palm_w": rng.uniform(0.26, 0.31, n),
         "palm_h": rng.uniform(0.24, 0.29, n),
         "finger_len": rng.uniform(0.88, 1.12, (n, 4)) * rng.uniform(0.92, 1.08, (n, 1)),
         "finger_r": rng.uniform(0.92, 1.1, (n, 1)) * np.ones((n, 4)),
-        "splay": rng.uniform(1.0, 1.8, n),
+        "splay": rng.uniform(1.2, 1.7, n),
         "bend": rng.uniform(-0.08, 0.08, (n, 4)),
         "thumb_angle": rng.uniform(0.75, 1.15, n),
         "thumb_len": rng.uniform(0.30, 0.36, n),
         "light_x": rng.uniform(-1, 1, n),
         "light_y": rng.uniform(-1, 1, n),
         "light_amp": rng.uniform(0.0, 0.25, n),
-        "noise": rng.uniform(1.0, 7.0, n),
+        "noise": rng.uniform(1.0, 5.0, n),
         "shadow_dx": rng.uniform(-0.06, 0.06, n),
         "shadow_dy": rng.uniform(-0.06, 0.0, n),
         "shadow_a": rng.uniform(0.1, 0.35, n),
@@ -301,7 +318,7 @@ def _sign_params(rng, labels):
 
 def _render_signs(p, rng, size):
     n = len(p["cx"])
-    img = _backgrounds(rng, n, size, p["skin"], saturation=0.3, stripes_p=0.15)
+    img = _backgrounds(rng, n, size, p["skin"], saturation=0.3, stripes_p=0.05)
     x, y = _grid(size)
     scale = _col(p["scale"])
     pixel = (2.0 / size) / scale
@@ -342,13 +359,16 @@ def _render_signs(p, rng, size):
         mass = np.where(_col(raised[:, 4]) > 0, _smin(mass, thumb, 0.05), mass)
         return mass, palm, fingers, thumb
 
-    # soft shadow on the background
-    su, sv = _pose(x, y, pose[0] + _col(p["shadow_dx"]), pose[1] + _col(p["shadow_dy"]), *pose[2:])
-    shadow_mass = hand_mass(su, sv)[0]
-    shadow = np.clip(0.5 - shadow_mass / 0.12, 0, 1) * _col(p["shadow_a"])
-    img *= (1.0 - shadow)[..., None]
-
     mass, palm, fingers, thumb = hand_mass(u, v)
+    # soft shadow on the background: the silhouette, blurred and shifted by a few pixels
+    soft = np.clip(0.5 - mass * (size / 6.0), 0.0, 1.0)
+    shift_x = np.rint(p["shadow_dx"] * size / 2).astype(int)
+    shift_y = np.rint(-p["shadow_dy"] * size / 2).astype(int)
+    m = int(max(np.abs(shift_x).max(), np.abs(shift_y).max(), 1))
+    padded = np.pad(soft, ((0, 0), (m, m), (m, m)), mode="edge")
+    shadow = np.stack([padded[i, m - shift_y[i]:m - shift_y[i] + size, m - shift_x[i]:m - shift_x[i] + size]
+                       for i in range(n)])
+    img *= (1.0 - shadow * _col(p["shadow_a"]))[..., None]
     depth = np.sqrt(np.clip(-mass / 0.09, 0.0, 1.0))
     shade = 0.70 + 0.30 * depth
     # creases: darken along the side edges of raised fingers where they meet other skin
@@ -618,12 +638,17 @@ def _check_name(name):
 
 
 def fingerprint(name, seed=DEFAULT_SEED):
-    """Hex digest identifying a generated data set: this module's source, the format, the seed."""
+    """Hex digest identifying a generated data set: a hash of a few freshly rendered sample images
+    (so any change of the generator's output, and only that, invalidates the cache), the format
+    version, the seed and the set sizes."""
     _check_name(name)
     seed = _check_seed(seed)
+    make, sizes, _ = _MAKERS[name]
+    sample, labels = make(6, seed=90210)
     h = hashlib.sha256()
-    h.update(Path(__file__).read_bytes())
-    h.update(f"{name}|{seed}|{FORMAT_VERSION}|{_MAKERS[name][1]}".encode())
+    h.update(sample.tobytes())
+    h.update(labels.tobytes())
+    h.update(f"{name}|{seed}|{FORMAT_VERSION}|{sizes}".encode())
     return h.hexdigest()[:16]
 
 
