@@ -1,0 +1,1 @@
+"""Model builders shared by notebooks, tests and training scripts (import submodules directly)."""
