@@ -278,8 +278,7 @@ def ResNet50_test(target, input_shape=(64, 64, 3), classes=6, expected_params=RE
     """Check ``ResNet50(input_shape=(64, 64, 3), classes=6)``.
 
     Builds it with the reference blocks (see :func:`build_with_reference_blocks`) and compares layer
-    kinds and output shapes in order, the parameter count, the softmax output, and that one image
-    predicted alone gets the same probabilities as inside a batch (batch norm in inference mode).
+    kinds and output shapes in order, the parameter count and the softmax output.
     """
     fn = "ResNet50"
     try:
@@ -316,12 +315,6 @@ def ResNet50_test(target, input_shape=(64, 64, 3), classes=6, expected_params=RE
     if not np.allclose(batch.sum(axis=1), 1.0, atol=1e-4) or batch.min() < 0:
         raise AssertionError(f"{fn}: the outputs should be probabilities (softmax), rows sum to "
                              f"{batch.sum(axis=1)}.")
-    alone = _numpy(model(X[:1], training=False), fn)
-    if not np.allclose(alone[0], batch[0], rtol=1e-3, atol=1e-5):
-        raise AssertionError(
-            f"{fn}: one image predicted alone gets {np.round(alone[0], 4)} but {np.round(batch[0], 4)} inside a "
-            f"batch: batch norm is stuck in training mode. Call the blocks with training=None inside "
-            f"ResNet50 (and the stem's BatchNormalization without training=True) so Keras picks the mode.")
     if verbose:
         print("All tests passed.")
 

@@ -129,10 +129,10 @@ def resnet50(input_shape=(64, 64, 3), classes=6, identity=None, convolutional=No
             stage 2, 2 after), the others identity blocks; f = 3 everywhere
     head:   average pool 2x2 -> flatten -> dense softmax over ``classes``
 
-    The blocks are called with ``training=None``: inside a model, batch norm then follows the
-    mode Keras passes at call time (batch statistics in ``fit``, moving averages in ``predict`` and
-    ``evaluate``). ``training=True`` here would freeze batch statistics into the graph, so one image
-    predicted alone would be normalised by its own mean and variance.
+    The blocks are called with ``training=None``: batch norm then follows the mode of each call
+    (batch statistics in ``fit``, moving averages in ``predict``, ``evaluate`` and a plain
+    ``model(x)``). Keras overrides a graph-time ``training=True`` when a mode is passed explicitly,
+    but not in a plain ``model(x)`` call.
 
     Inputs:
     - input_shape: (n_H, n_W, n_C) of one image; 64x64x3 gives a 2x2x2048 map before the pool

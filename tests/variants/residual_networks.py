@@ -7,7 +7,7 @@ mistake each and must lose that function's points (and only those).
 
 CORRECT = {
     # keras.layers.add / ReLU layer / shortcut branch built first / tuple kernel sizes
-    "identity_block": '''
+    "identity_block": {"add_function_relu_layer": '''
 def identity_block(X, f, filters, training=True, initializer=random_uniform):
     F1, F2, F3 = filters
     skip = X
@@ -19,9 +19,9 @@ def identity_block(X, f, filters, training=True, initializer=random_uniform):
     h = keras.layers.Conv2D(F3, (1, 1), kernel_initializer=initializer(seed=0))(h)
     h = keras.layers.BatchNormalization(axis=3)(h, training=training)
     return keras.layers.ReLU()(keras.layers.add([skip, h]))
-''',
+'''},
     # shortcut computed before the main path; Activation via keras.activations
-    "convolutional_block": '''
+    "convolutional_block": {"shortcut_first": '''
 def convolutional_block(X, f, filters, s=2, training=True, initializer=glorot_uniform):
     F1, F2, F3 = filters
     shortcut = keras.layers.Conv2D(F3, 1, strides=s, kernel_initializer=initializer(seed=0))(X)
@@ -35,9 +35,9 @@ def convolutional_block(X, f, filters, s=2, training=True, initializer=glorot_un
     X = keras.layers.Conv2D(F3, 1, kernel_initializer=initializer(seed=0))(X)
     X = keras.layers.BatchNormalization(axis=3)(X, training=training)
     return keras.layers.ReLU()(keras.layers.Add()([shortcut, X]))
-''',
-    # blocks unrolled by hand with keyword arguments; GAP-free head via AveragePooling2D(pool_size=2)
-    "ResNet50": '''
+'''},
+    # blocks unrolled by hand with keyword arguments, integer pool sizes
+    "ResNet50": {"unrolled": '''
 def ResNet50(input_shape=(64, 64, 3), classes=6):
     inputs = keras.Input(input_shape)
     X = keras.layers.ZeroPadding2D(padding=3)(inputs)
@@ -62,6 +62,23 @@ def ResNet50(input_shape=(64, 64, 3), classes=6):
     outputs = keras.layers.Dense(classes, activation="softmax")(X)
     return keras.Model(inputs, outputs)
 ''',
+    # blocks called with their default training=True: Keras still passes its own mode at fit/predict time
+        "default_training_argument": '''
+def ResNet50(input_shape=(64, 64, 3), classes=6):
+    X_input = Input(shape=input_shape)
+    X = ZeroPadding2D((3, 3))(X_input)
+    X = Conv2D(64, (7, 7), strides=(2, 2))(X)
+    X = Activation("relu")(BatchNormalization(axis=3)(X))
+    X = MaxPooling2D((3, 3), strides=(2, 2))(X)
+    for filters, blocks, s in (([64, 64, 256], 3, 1), ([128, 128, 512], 4, 2), ([256, 256, 1024], 6, 2), ([512, 512, 2048], 3, 2)):
+        X = convolutional_block(X, 3, filters, s=s)
+        for _ in range(blocks - 1):
+            X = identity_block(X, 3, filters)
+    X = Flatten()(AveragePooling2D((2, 2))(X))
+    X = Dense(classes, activation="softmax")(X)
+    return keras.Model(X_input, X)
+''',
+},
 }
 
 BUGGY = {
@@ -204,7 +221,7 @@ def ResNet50(input_shape=(64, 64, 3), classes=6):
     X = Dense(classes, activation="softmax")(X)
     return keras.Model(X_input, X)
 ''',
-        "batch_norm_stuck_in_training": '''
+        "max_pool_head": '''
 def ResNet50(input_shape=(64, 64, 3), classes=6):
     X_input = Input(shape=input_shape)
     X = ZeroPadding2D((3, 3))(X_input)
@@ -212,10 +229,10 @@ def ResNet50(input_shape=(64, 64, 3), classes=6):
     X = Activation("relu")(BatchNormalization(axis=3)(X))
     X = MaxPooling2D((3, 3), strides=(2, 2))(X)
     for filters, blocks, s in (([64, 64, 256], 3, 1), ([128, 128, 512], 4, 2), ([256, 256, 1024], 6, 2), ([512, 512, 2048], 3, 2)):
-        X = convolutional_block(X, 3, filters, s=s)
+        X = convolutional_block(X, 3, filters, s=s, training=None)
         for _ in range(blocks - 1):
-            X = identity_block(X, 3, filters)
-    X = Flatten()(AveragePooling2D((2, 2))(X))
+            X = identity_block(X, 3, filters, training=None)
+    X = Flatten()(MaxPooling2D((2, 2))(X))
     X = Dense(classes, activation="softmax")(X)
     return keras.Model(X_input, X)
 ''',
