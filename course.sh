@@ -50,6 +50,7 @@ ensure_browser() {
 }
 
 cmd=${1:-}
+export PATH="$VENV/bin:$PATH"   # nbgrader calls alembic and jupyter from PATH
 [ $# -gt 0 ] && shift
 case "$cmd" in
   lab)
