@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from helpers.backend import keras
+from helpers.grading import all_passed, call, check_close, fail
 from helpers.models import resnet as ref
 
 layers = keras.layers
@@ -63,9 +64,9 @@ def _initializer_factory(salt):
 def _numpy(value, fn):
     try:
         return np.asarray(keras.ops.convert_to_numpy(value), dtype=np.float64)
-    except Exception as exc:  # noqa: BLE001 - report any failure as a test failure
-        raise AssertionError(
-            f"{fn}: expected a tensor (the block's output), got {type(value).__name__} ({exc})") from None
+    except Exception:  # noqa: BLE001 - report any failure as a test failure
+        fail(fn, "did not return a tensor", expected="the block's output tensor", got=type(value).__name__,
+             cause="return X at the end of the function")
 
 
 def _layer_counts(model):
@@ -118,15 +119,15 @@ _CAUSES = {
 }
 
 
-def _likely_cause(got, X, f, filters, s, training, initializer, candidates):
+def _diagnoses(X, f, filters, s, training, initializer, candidates):
+    """{likely cause: output that mistake gives} for check_close."""
+    out = {}
     for bug in candidates:
         try:
-            out = _numpy(_bug_block(X, f, filters, s, training, initializer, bug), "reference")
-        except Exception:  # noqa: BLE001 - a bug variant that cannot be built is not the cause
+            out[_CAUSES[bug]] = _numpy(_bug_block(X, f, filters, s, training, initializer, bug), "reference")
+        except Exception:  # noqa: BLE001 - a mistake that cannot be built here is not the cause
             continue
-        if out.shape == got.shape and np.allclose(out, got, rtol=1e-4, atol=1e-5):
-            return _CAUSES[bug]
-    return None
+    return out
 
 
 def _check_block(target, fn, X, f, filters, s, seed):
@@ -138,127 +139,106 @@ def _check_block(target, fn, X, f, filters, s, seed):
     stride = 1 if s is None else s
     m, n_H, n_W, _ = X.shape
     expected_shape = (m, -(-n_H // stride), -(-n_W // stride), filters[2])
+    args = f"f={f}, filters={list(filters)}" + ("" if s is None else f", s={s}")
 
     # structure: build the block on a symbolic input and count its layers
     inputs = keras.Input(shape=X.shape[1:])
+    out = call(fn, target, inputs, f, list(filters), training=False, initializer=initializer, **kwargs)
     try:
-        counts = _layer_counts(keras.Model(inputs, target(inputs, f, list(filters), training=False,
-                                                          initializer=initializer, **kwargs)))
+        counts = _layer_counts(keras.Model(inputs, out))
     except Exception as exc:  # noqa: BLE001
-        raise AssertionError(f"{fn}(keras.Input(shape={X.shape[1:]}), f={f}, filters={list(filters)}, ...) "
-                             f"raised {type(exc).__name__}: {exc}; the block must also work on symbolic "
-                             f"Keras tensors (it is used inside ResNet50)") from None
+        fail(fn, f"its output on a symbolic keras.Input does not make a Keras model ({type(exc).__name__}: {exc})",
+             cause="build the block only from Keras layers applied to X, and return the last tensor")
     n_conv = 3 if s is None else 4
     if counts.get("Conv2D", 0) != n_conv:
-        hint = ("the identity block has exactly three convolutions (1x1, f x f, 1x1)" if s is None else
-                "the convolutional block has four convolutions: three on the main path and the 1x1 "
-                "projection on the shortcut")
-        raise AssertionError(f"{fn}: expected {n_conv} Conv2D layers, found {counts.get('Conv2D', 0)}; {hint}.")
+        fail(fn, "has the wrong number of Conv2D layers", expected=n_conv, got=counts.get("Conv2D", 0),
+             cause="the identity block has exactly three convolutions (1x1, f x f, 1x1)" if s is None else
+             "the convolutional block has four convolutions: three on the main path and the 1x1 projection "
+             "(F3 filters, stride s) on the shortcut")
     if counts.get("BatchNormalization", 0) != n_conv:
-        raise AssertionError(
-            f"{fn}: expected {n_conv} BatchNormalization layers (one after each conv), found "
-            f"{counts.get('BatchNormalization', 0)}.")
+        fail(fn, "has the wrong number of BatchNormalization layers", expected=n_conv,
+             got=counts.get("BatchNormalization", 0),
+             cause="every convolution, the shortcut's included, is followed by BatchNormalization(axis=3)")
 
+    cands = ["add_after_relu", "no_final_relu", "no_bn", "training_ignored"]
+    if s is not None:
+        cands += ["stride_middle", "no_projection"]
     for training in (False, True):
-        call = f"{fn}(X, f={f}, filters={list(filters)}{', s=' + str(s) if s is not None else ''}, " \
-               f"training={training}, initializer=...) on X of shape {X.shape}"
-        try:
-            got = target(X, f, list(filters), training=training, initializer=initializer, **kwargs)
-        except Exception as exc:  # noqa: BLE001
-            raise AssertionError(f"{call} raised {type(exc).__name__}: {exc}") from None
+        got = call(fn, target, X, f, list(filters), training=training, initializer=initializer, **kwargs)
         got = _numpy(got, fn)
+        what = f"output for X of shape {X.shape}, {args}, training={training}"
         if got.shape != expected_shape:
-            raise AssertionError(
-                f"{call}: expected an output of shape {expected_shape}, got {got.shape}. "
-                f"Check the number of filters of the last 1x1 conv (F3 = {filters[2]}), 'same' padding "
-                f"on the f x f conv, and the stride s placed on the first 1x1 conv only.")
+            fail(fn, f"{what} has the wrong shape", expected=expected_shape, got=got.shape,
+                 cause=f"check the number of filters of the last 1x1 conv (F3 = {filters[2]}), 'same' padding on "
+                       "the f x f conv, and the stride s on the first 1x1 conv and the shortcut conv only")
         expected = _numpy(ref_fn(X, f, list(filters), training=training, initializer=initializer, **kwargs), fn)
-        if not np.allclose(got, expected, rtol=1e-4, atol=1e-5):
-            cands = ["add_after_relu", "no_final_relu", "no_bn", "training_ignored"]
-            if s is not None:
-                cands += ["stride_middle", "no_projection"]
-            cause = _likely_cause(got, X, f, filters, s, training, initializer, cands)
-            worst = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape)
-            raise AssertionError(
-                f"{call}: wrong values; at index {tuple(int(i) for i in worst)} expected "
-                f"{expected[worst]:.6f}, got {got[worst]:.6f}. Likely cause: "
-                + (cause or "the layers or their order differ from 1x1 conv -> BN -> ReLU -> f x f conv "
-                   "('same') -> BN -> ReLU -> 1x1 conv -> BN, + shortcut, ReLU; every conv must use "
-                   "kernel_initializer=initializer(seed=0) and every BN axis=3 and training=training"))
+        check_close(fn, what, got, expected, rtol=1e-4, atol=1e-5,
+                    diagnoses=_diagnoses(X, f, filters, s, training, initializer, cands),
+                    cause="the layers or their order differ from 1x1 conv -> BN -> ReLU -> f x f conv ('same') -> "
+                          "BN -> ReLU -> 1x1 conv -> BN, + shortcut, ReLU; every conv must use "
+                          "kernel_initializer=initializer(seed=0), every BN axis=3 and training=training")
+
 
 def _fixed_input(shape, seed):
     rng = np.random.default_rng(seed)
     return (rng.standard_normal(shape) * 2.0 + 0.5).astype("float32")
 
 
-def identity_block_test(target, X_shape=(3, 5, 5, 6), f=3, filters=(4, 5, 6), seed=1, verbose=True):
+def check_identity_block(target, X_shape=(3, 5, 5, 6), f=3, filters=(4, 5, 6), seed=1):
     """Check ``identity_block(X, f, filters, training=True, initializer=random_uniform)``.
 
-    Compares outputs with the reference for training=False and training=True on a fixed input of
-    shape ``X_shape`` (its last axis must equal filters[2]), then counts Conv2D/BatchNormalization
-    layers of the block built on a symbolic input.
+    Counts Conv2D/BatchNormalization layers of the block built on a symbolic input, compares outputs
+    with the reference for training=False and training=True on a fixed input of shape ``X_shape``
+    (its last axis must equal filters[2]), and calls it once with its default arguments.
     """
     if X_shape[-1] != filters[2]:
-        raise ValueError(f"identity_block_test: X_shape[-1] ({X_shape[-1]}) must equal filters[2] ({filters[2]})")
+        raise ValueError(f"check_identity_block: X_shape[-1] ({X_shape[-1]}) must equal filters[2] ({filters[2]})")
     X = _fixed_input(X_shape, seed)
     _check_block(target, "identity_block", X, f, filters, None, seed)
-    # the default initializer and training arguments must exist
-    out = target(X, f, list(filters))
-    if tuple(_numpy(out, "identity_block").shape) != tuple(X_shape[:3]) + (filters[2],):
-        raise AssertionError("identity_block: calling it with its default arguments gives a wrong shape.")
-    if verbose:
-        print("All tests passed.")
+    out = _numpy(call("identity_block", target, X, f, list(filters)), "identity_block")
+    want = tuple(X_shape[:3]) + (filters[2],)
+    if out.shape != want:
+        fail("identity_block", "called with its default training and initializer, gives the wrong shape",
+             expected=want, got=out.shape)
 
 
-def convolutional_block_test(target, X_shape=(2, 7, 7, 5), f=3, filters=(3, 4, 6), s=2, seed=2, verbose=True):
+def identity_block_test(target):
+    """Visible test of identity_block."""
+    check_identity_block(target)
+    all_passed()
+
+
+def check_convolutional_block(target, X_shape=(2, 7, 7, 5), f=3, filters=(3, 4, 6), s=2, seed=2):
     """Check ``convolutional_block(X, f, filters, s=2, training=True, initializer=glorot_uniform)``.
 
-    Same checks as :func:`identity_block_test` plus four Conv2D layers (projection shortcut) and the
+    Same checks as :func:`check_identity_block` with four Conv2D layers (projection shortcut) and the
     output size ceil(n / s); also checks that s defaults to 2.
     """
     X = _fixed_input(X_shape, seed)
     _check_block(target, "convolutional_block", X, f, filters, s, seed)
-    out = _numpy(target(X, f, list(filters)), "convolutional_block")
+    out = _numpy(call("convolutional_block", target, X, f, list(filters)), "convolutional_block")
     want = (X_shape[0], -(-X_shape[1] // 2), -(-X_shape[2] // 2), filters[2])
     if out.shape != want:
-        raise AssertionError(
-            f"convolutional_block: with the default s the output should have shape {want} (s=2), got {out.shape}.")
-    if verbose:
-        print("All tests passed.")
+        fail("convolutional_block", "called without s, gives the wrong shape (s defaults to 2)",
+             expected=want, got=out.shape)
+
+
+def convolutional_block_test(target):
+    """Visible test of convolutional_block."""
+    check_convolutional_block(target)
+    all_passed()
 
 
 def _reference_blocks():
-    def identity(X, f, filters, training=True, initializer=ref.random_uniform):
+    def identity_block(X, f, filters, training=True, initializer=ref.random_uniform):
         return ref.identity_block(X, f, filters, training=training, initializer=initializer)
 
-    def convolutional(X, f, filters, s=2, training=True, initializer=ref.glorot_uniform):
+    def convolutional_block(X, f, filters, s=2, training=True, initializer=ref.glorot_uniform):
         return ref.convolutional_block(X, f, filters, s=s, training=training, initializer=initializer)
 
-    return identity, convolutional
+    return {"identity_block": identity_block, "convolutional_block": convolutional_block}
 
 
-def build_with_reference_blocks(target, *args, **kwargs):
-    """Call the student's ``ResNet50`` with the reference blocks swapped into its namespace.
-
-    So a mistake in identity_block or convolutional_block does not cost ResNet50's points too.
-    """
-    namespace = getattr(target, "__globals__", None)
-    if namespace is None:
-        return target(*args, **kwargs)
-    identity, convolutional = _reference_blocks()
-    saved = {name: namespace.get(name, _MISSING) for name in ("identity_block", "convolutional_block")}
-    namespace["identity_block"], namespace["convolutional_block"] = identity, convolutional
-    try:
-        return target(*args, **kwargs)
-    finally:
-        for name, value in saved.items():
-            if value is _MISSING:
-                namespace.pop(name, None)
-            else:
-                namespace[name] = value
-
-
-_MISSING = object()
 _STRUCTURAL = ("ZeroPadding2D", "Conv2D", "BatchNormalization", "MaxPooling2D", "Add", "AveragePooling2D",
                "Flatten", "Dense")
 
@@ -273,51 +253,51 @@ def _signature(model):
     return rows
 
 
-def ResNet50_test(target, input_shape=(64, 64, 3), classes=6, expected_params=RESNET50_64_6_PARAMS,
-                  seed=3, verbose=True):
+def check_ResNet50(target, input_shape=(64, 64, 3), classes=6, expected_params=RESNET50_64_6_PARAMS, seed=3):
     """Check ``ResNet50(input_shape=(64, 64, 3), classes=6)``.
 
-    Builds it with the reference blocks (see :func:`build_with_reference_blocks`) and compares layer
-    kinds and output shapes in order, the parameter count and the softmax output.
+    The student's ResNet50 runs with the reference identity_block/convolutional_block in its
+    namespace (a broken block costs only the block's points). Compares layer kinds and output shapes
+    in graph order with the reference, the parameter count, and the softmax output.
     """
     fn = "ResNet50"
-    try:
-        model = build_with_reference_blocks(target, input_shape=input_shape, classes=classes)
-    except Exception as exc:  # noqa: BLE001
-        raise AssertionError(f"{fn}(input_shape={input_shape}, classes={classes}) raised "
-                             f"{type(exc).__name__}: {exc}") from None
+    model = call(fn, target, input_shape=input_shape, classes=classes, with_reference=_reference_blocks())
     if not isinstance(model, keras.Model):
-        raise AssertionError(f"{fn}: expected a keras.Model, got {type(model).__name__}.")
+        fail(fn, "did not return a Keras model", expected="keras.Model", got=type(model).__name__,
+             cause="end with model = keras.Model(inputs=X_input, outputs=X) and return it")
     if tuple(model.input_shape[1:]) != tuple(input_shape):
-        raise AssertionError(f"{fn}: expected the model's input shape {tuple(input_shape)}, got "
-                             f"{tuple(model.input_shape[1:])}; build keras.Input(shape=input_shape).")
+        fail(fn, "has the wrong input shape", expected=tuple(input_shape), got=tuple(model.input_shape[1:]),
+             cause="build the input as Input(shape=input_shape)")
     if tuple(model.output_shape[1:]) != (classes,):
-        raise AssertionError(f"{fn}: expected an output of shape (None, {classes}), got {model.output_shape}; "
-                             f"the last layer is Dense(classes, activation='softmax').")
+        fail(fn, "has the wrong output shape", expected=(None, classes), got=model.output_shape,
+             cause="the last layer is Dense(classes, activation='softmax')")
     expected = ref.resnet50(input_shape=input_shape, classes=classes, named=False)
     got_sig, want_sig = _signature(model), _signature(expected)
+    hint = ("check the stem (pad 3, conv 7x7/2 with 64 filters, BN, ReLU, max pool 3x3/2), the stages' filters, "
+            "number of blocks (3, 4, 6, 3) and strides (stage 2's convolutional block has s=1), and the head "
+            "(average pool 2x2, flatten, dense)")
     for i, (g, w) in enumerate(zip(got_sig, want_sig)):
         if g != w:
-            raise AssertionError(
-                f"{fn}: architecture layer #{i} (counting padding, conv, batch norm, pooling, add, flatten, "
-                f"dense layers) should be {w[0]} with output shape {w[1]}, got {g[0]} with {g[1]}. Check the "
-                f"stem (pad 3, conv 7x7/2 with 64 filters, BN, ReLU, max pool 3x3/2), the stage filters and "
-                f"strides (stage 2's convolutional block has s=1), and the head (average pool 2x2, flatten, dense).")
+            fail(fn, f"architecture layer #{i + 1} differs (counting padding, conv, batch norm, pooling, add, "
+                     f"flatten and dense layers in order)", expected=f"{w[0]} with output shape {w[1]}",
+                 got=f"{g[0]} with output shape {g[1]}", cause=hint)
     if len(got_sig) != len(want_sig):
-        raise AssertionError(f"{fn}: expected {len(want_sig)} architecture layers, got {len(got_sig)}; stages "
-                             f"have 3, 4, 6 and 3 blocks (one convolutional block then identity blocks).")
+        fail(fn, "has the wrong number of architecture layers", expected=len(want_sig), got=len(got_sig), cause=hint)
     n = model.count_params()
     if expected_params is not None and n != expected_params:
-        raise AssertionError(f"{fn}: expected {expected_params:,} parameters, got {n:,}.")
-    rng = np.random.default_rng(seed)
-    X = rng.random((3,) + tuple(input_shape), dtype=np.float32)
-    batch = _numpy(model(X, training=False), fn)
-    if not np.allclose(batch.sum(axis=1), 1.0, atol=1e-4) or batch.min() < 0:
-        raise AssertionError(f"{fn}: the outputs should be probabilities (softmax), rows sum to "
-                             f"{batch.sum(axis=1)}.")
-    if verbose:
-        print("All tests passed.")
+        fail(fn, "has the wrong number of parameters", expected=f"{expected_params:,}", got=f"{n:,}", cause=hint)
+    X = np.random.default_rng(seed).random((2,) + tuple(input_shape), dtype=np.float32)
+    probs = _numpy(model(X, training=False), fn)
+    if not np.allclose(probs.sum(axis=1), 1.0, atol=1e-4) or probs.min() < 0:
+        fail(fn, "does not output probabilities", expected="rows of non-negative numbers summing to 1",
+             got=f"row sums {probs.sum(axis=1)}", cause="use activation='softmax' in the last Dense layer")
 
 
-__all__ = ["ShapeSeeded", "identity_block_test", "convolutional_block_test", "ResNet50_test",
-           "build_with_reference_blocks", "RESNET50_64_6_PARAMS"]
+def ResNet50_test(target):
+    """Visible test of ResNet50 (64x64x3 inputs, 6 classes, 23,600,006 parameters)."""
+    check_ResNet50(target)
+    all_passed()
+
+
+__all__ = ["ShapeSeeded", "check_identity_block", "identity_block_test", "check_convolutional_block",
+           "convolutional_block_test", "check_ResNet50", "ResNet50_test", "RESNET50_64_6_PARAMS"]
