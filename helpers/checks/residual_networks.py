@@ -172,8 +172,9 @@ def _check_block(target, fn, X, f, filters, s, seed):
                  cause=f"check the number of filters of the last 1x1 conv (F3 = {filters[2]}), 'same' padding on "
                        "the f x f conv, and the stride s on the first 1x1 conv and the shortcut conv only")
         expected = _numpy(ref_fn(X, f, list(filters), training=training, initializer=initializer, **kwargs), fn)
+        close = np.allclose(got, expected, rtol=1e-4, atol=1e-5)  # mistakes are diagnosed only when needed
         check_close(fn, what, got, expected, rtol=1e-4, atol=1e-5,
-                    diagnoses=_diagnoses(X, f, filters, s, training, initializer, cands),
+                    diagnoses=None if close else _diagnoses(X, f, filters, s, training, initializer, cands),
                     cause="the layers or their order differ from 1x1 conv -> BN -> ReLU -> f x f conv ('same') -> "
                           "BN -> ReLU -> 1x1 conv -> BN, + shortcut, ReLU; every conv must use "
                           "kernel_initializer=initializer(seed=0), every BN axis=3 and training=training")
