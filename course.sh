@@ -62,7 +62,8 @@ case "$cmd" in
     ensure_browser
     export CNN_COURSE_FAST=1 PYTHONDONTWRITEBYTECODE=1
     if [ $# -eq 0 ]; then
-      set -- tests source course
+      # unit + pipeline tests, and nbval over every notebook in source/ and course/
+      for folder in tests source course; do [ -d "$folder" ] && set -- "$@" "$folder"; done
     fi
     exec "$VENV/bin/python" -m pytest --nbval-lax "$@"
     ;;

@@ -138,7 +138,7 @@ def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, hparameters: 
     columns = _windows(A_pad, f, stride, n_H, n_W)  # (m, n_H, n_W, f, f, n_C_prev), a view
     n_C = W.shape[3]
     # One row per output position, one column per (kernel row, kernel col, channel): im2col.
-    Z = columns.reshape(-1, f * f * W.shape[2]) @ W.reshape(-1, n_C)
+    Z = np.dot(columns.reshape(-1, f * f * W.shape[2]), W.reshape(-1, n_C))
     Z = Z.reshape(A_prev.shape[0], n_H, n_W, n_C) + b.reshape(1, 1, 1, n_C)
     return Z, (A_prev, W, b, hparameters)
 

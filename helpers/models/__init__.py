@@ -1,1 +1,1 @@
-"""Model builders shared by notebooks, tests and training scripts (import submodules directly)."""
+"""Reference model builders used by the assignments' checks and by the benchmarks."""
