@@ -184,13 +184,13 @@ def load_signs_run():
 
     Returns a dict with 'epochs', 'seconds_per_epoch', 'device', 'test_accuracy', 'test_loss',
     'history' (lists 'loss', 'accuracy', 'val_loss', 'val_accuracy', one value per epoch) and the
-    training settings; written by ``scripts/train_resnet50_signs.py``.
+    training settings; written by ``scripts/train_resnet50_signs.py``. None when no run was recorded.
     """
     import json
     from pathlib import Path
 
     path = Path(__file__).with_name(SIGNS_RUN_FILE)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; run scripts/train_resnet50_signs.py to make it")
+        return None
     return json.loads(path.read_text())
 __all__ = ["identity_block", "convolutional_block", "resnet50", "load_signs_run", "RESNET50_STAGES"]
