@@ -14,6 +14,8 @@ batch norm is almost the identity, which is why both modes are checked.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from helpers.backend import keras
@@ -254,6 +256,12 @@ def _signature(model):
     return rows
 
 
+@functools.lru_cache(maxsize=8)
+def _reference_signature(input_shape, classes):
+    """Signature of the reference ResNet-50 for these arguments (built once per process)."""
+    return _signature(ref.resnet50(input_shape=input_shape, classes=classes, named=False))
+
+
 def check_ResNet50(target, input_shape=(64, 64, 3), classes=6, expected_params=RESNET50_64_6_PARAMS, seed=3):
     """Check ``ResNet50(input_shape=(64, 64, 3), classes=6)``.
 
@@ -272,8 +280,7 @@ def check_ResNet50(target, input_shape=(64, 64, 3), classes=6, expected_params=R
     if tuple(model.output_shape[1:]) != (classes,):
         fail(fn, "has the wrong output shape", expected=(None, classes), got=model.output_shape,
              cause="the last layer is Dense(classes, activation='softmax')")
-    expected = ref.resnet50(input_shape=input_shape, classes=classes, named=False)
-    got_sig, want_sig = _signature(model), _signature(expected)
+    got_sig, want_sig = _signature(model), _reference_signature(tuple(input_shape), classes)
     hint = ("check the stem (pad 3, conv 7x7/2 with 64 filters, BN, ReLU, max pool 3x3/2), the stages' filters, "
             "number of blocks (3, 4, 6, 3) and strides (stage 2's convolutional block has s=1), and the head "
             "(average pool 2x2, flatten, dense)")
