@@ -46,13 +46,24 @@ def nbgrader_env() -> dict:
 class Course:
     """A temporary nbgrader course directory holding one assignment copied from ``source/``."""
 
-    def __init__(self, root: Path, assignment: str):
+    def __init__(self, root: Path, assignment: str, notebooks: dict[str, nbformat.NotebookNode] | None = None,
+                 extra_config: str = ""):
+        """``notebooks``: instructor notebooks ``{name: nb}`` to use instead of ``source/<assignment>``
+        (e.g. a small synthetic assignment); ``extra_config``: lines appended to nbgrader_config.py."""
         self.root = Path(root)
         self.assignment = assignment
         self.root.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / "nbgrader_config.py", self.root / "nbgrader_config.py")
-        shutil.copytree(REPO / "source" / assignment, self.root / "source" / assignment,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        if extra_config:
+            with open(self.root / "nbgrader_config.py", "a") as handle:
+                handle.write("\n" + extra_config + "\n")
+        if notebooks is None:
+            shutil.copytree(REPO / "source" / assignment, self.root / "source" / assignment,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        else:
+            (self.root / "source" / assignment).mkdir(parents=True, exist_ok=True)
+            for name, nb in notebooks.items():
+                nbformat.write(nb, self.root / "source" / assignment / f"{name}.ipynb")
 
     def nbgrader(self, *args: str, check: bool = True, timeout: float = 1800) -> subprocess.CompletedProcess:
         """Run ``nbgrader ARGS`` in the course directory; raise with its log if it fails and check is set."""

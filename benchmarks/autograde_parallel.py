@@ -1,0 +1,113 @@
+"""Serial vs parallel autograding wall time for a simulated class of week-1 submissions.
+
+    PYTHONPATH=. python benchmarks/autograde_parallel.py [--students 40] [--workers N]
+
+Builds N submissions of week1/Convolution_Step_by_Step from the reference solution with small
+random variations (scratch cells, prints, a correct alternative implementation of some functions,
+now and then a known-buggy one), then grades the class twice on fresh copies of the gradebook:
+
+1. serial:   plain ``nbgrader autograde week1`` (what an instructor runs without this tool);
+2. parallel: ``helpers.course.autograde`` with ``--workers`` jobs (sandboxed kernels, per-job
+   gradebooks merged afterwards).
+
+Prints both wall times, the ratio, the core count and the load average, and checks that both runs
+gave every student the same scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from nbformat.v4 import new_code_cell  # noqa: E402
+
+from helpers import course as tool  # noqa: E402
+from tests import autograde  # noqa: E402
+from tests.variants import convolution_step_by_step as variants_module  # noqa: E402
+from tests.variants import variants_of  # noqa: E402
+
+NOTEBOOK = "Convolution_Step_by_Step"
+
+
+def make_class(course: autograde.Course, n: int, seed: int) -> None:
+    rng = random.Random(seed)
+    release = course.release_notebook(NOTEBOOK)
+    reference = autograde.reference_solutions(course.source_notebook(NOTEBOOK))
+    variants = variants_of(variants_module)
+    correct = [v for v in variants if v.kind == "correct"]
+    buggy = [v for v in variants if v.kind == "buggy"]
+    for i in range(n):
+        sources = dict(reference)
+        for v in rng.sample(correct, k=min(len(correct), rng.randint(0, 3))):
+            sources[f"{v.function}_solution"] = v.source
+        if rng.random() < 0.25:
+            v = rng.choice(buggy)
+            sources[f"{v.function}_solution"] = v.source
+        nb = autograde.fill_solutions(release, sources)
+        for _ in range(rng.randint(0, 3)):
+            nb.cells.insert(rng.randint(1, len(nb.cells)),
+                            new_code_cell(f"trial = {rng.random():.3f}\nprint('student {i} trying', trial)"))
+        course.submit(f"student{i:03d}", {NOTEBOOK: nb})
+
+
+def scores(root: Path) -> dict:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        return {s.student.id: round(s.score, 3) for s in gradebook.find_assignment("week1").submissions}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    base = Path(tempfile.mkdtemp(prefix="bench-autograde-"))
+    try:
+        course = autograde.Course(base / "course", "week1")
+        course.generate()
+        make_class(course, args.students, args.seed)
+        pristine = base / "pristine.db"
+        shutil.copy(course.root / "gradebook.db", pristine)
+        print(f"{args.students} submissions; {os.cpu_count()} cores; load average before: {os.getloadavg()}", flush=True)
+
+        start = time.monotonic()
+        course.autograde()
+        serial = time.monotonic() - start
+        serial_scores = scores(course.root)
+        print(f"serial   (nbgrader autograde):               {serial:7.1f} s   load {os.getloadavg()}", flush=True)
+
+        tool._rmtree(course.root / "autograded")
+        shutil.copy(pristine, course.root / "gradebook.db")
+        start = time.monotonic()
+        outcomes = tool.autograde(course.root, "week1", limits=tool.Limits(workers=args.workers), log=lambda *a: None)
+        parallel = time.monotonic() - start
+        parallel_scores = scores(course.root)
+        print(f"parallel (helpers.course, {args.workers} workers, sandbox): {parallel:7.1f} s   load {os.getloadavg()}")
+        print(f"ratio serial/parallel: {serial / parallel:.2f}x")
+        failed = [s for s, o in outcomes.items() if o.status != "graded"]
+        same = serial_scores == parallel_scores
+        print(f"same scores in both runs: {same} ({len(serial_scores)} students, mean "
+              f"{sum(serial_scores.values()) / max(1, len(serial_scores)):.1f}); not graded: {failed or 'none'}")
+        if not same:
+            diff = {s: (serial_scores.get(s), parallel_scores.get(s)) for s in set(serial_scores) | set(parallel_scores)
+                    if serial_scores.get(s) != parallel_scores.get(s)}
+            print("differences:", diff)
+            sys.exit(1)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""Real-browser test of the lecture widgets: JupyterLab + headless Chromium (Debian's package).
+
+What it does, in about half a minute:
+
+1. copies a lecture notebook into a temporary folder (so nothing in the repo is touched or
+   autosaved) and starts JupyterLab there on a free localhost port with a random token, with its
+   own config/runtime/settings folders;
+2. opens the notebook in headless Chromium driven by Playwright (the browser binary is the system
+   one: ``$CHROMIUM_PATH`` or ``/usr/bin/chromium``; Playwright never downloads a browser here);
+3. runs every cell, waits until the kernel is idle, and checks that every widget rendered (no
+   "Error displaying widget", no cell error);
+4. moves a slider with the keyboard and checks that the picture shown next to it changed (new
+   image data from the kernel, different pixels on screen);
+5. saves screenshots (``$CNN_COURSE_SCREENSHOTS`` if set, else pytest's tmp folder) and stops the
+   browser and the server (and so its kernel) by itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+LECTURE = REPO / "course" / "week1" / "01_Edges_and_the_Convolution_Operation.ipynb"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", "/usr/lib/chromium/chromium"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    pytest.fail("No Chromium found: install Debian's package (apt-get install chromium; "
+                "`bash course.sh test` does it when run as root) or set CHROMIUM_PATH.")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_server(url: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"JupyterLab exited early:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"JupyterLab did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+@contextlib.contextmanager
+def serve_notebook(notebook: Path, tmp_path: Path):
+    """Run a JupyterLab server on localhost serving a temporary copy of ``notebook``.
+
+    Yields {"url": URL that opens the notebook, "log": server log path, "tmp": tmp_path}.
+    """
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(notebook, work / notebook.name)
+    settings = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    # No news / update checks (they would try the network and pop up a toast).
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    port, token = free_port(), secrets.token_hex(16)
+    env = dict(os.environ)
+    env.update({
+        "PYTHONPATH": os.pathsep.join([str(REPO)] + [p for p in [env.get("PYTHONPATH")] if p]),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+        "MPLCONFIGDIR": str(tmp_path / "mpl"),
+    })
+    log = tmp_path / "jupyterlab.log"
+    with open(log, "w") as log_file:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}",
+             "--LabApp.expose_app_in_browser=True", "--ServerApp.port_retries=0",
+             f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}"]
+            + (["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
+            cwd=work, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for_server(f"http://127.0.0.1:{port}/api/status?token={token}", server, log)
+        yield {"url": f"http://127.0.0.1:{port}/lab/tree/{notebook.name}?token={token}",
+               "log": log, "tmp": tmp_path}
+    finally:
+        # Our own server only, by its process group id (it started its kernel in that group).
+        for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
+            if server.poll() is not None:
+                break
+            try:
+                os.killpg(server.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                server.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                continue
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    with serve_notebook(LECTURE, tmp_path) as server:
+        yield server
+
+
+KERNEL_IDLE = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.status === 'idle';
+}"""
+
+ALL_CELLS_RUN = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const cells = w.content.widgets.filter(c => c.model.type === 'code');
+  const k = w.sessionContext.session.kernel;
+  return cells.length > 0 && k.status === 'idle' &&
+         cells.every(c => c.model.executionCount !== null && c.model.executionCount > 0);
+}"""
+
+
+def launch(playwright, profile: Path):
+    """Debian's Chromium, headless, with a fresh profile folder."""
+    return playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS,
+        viewport={"width": 1300, "height": 1000})
+
+
+def open_and_run(page, url: str, timeout_ms: int = 90_000) -> None:
+    """Open the notebook, wait for its kernel, run all cells and wait until all have run."""
+    page.goto(url)
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(ALL_CELLS_RUN, timeout=timeout_ms, polling=500)
+
+
+def test_lecture_widgets_render_and_react_in_chromium(jupyterlab):
+    from playwright.sync_api import sync_playwright
+
+    shots = Path(os.environ.get("CNN_COURSE_SCREENSHOTS") or jupyterlab["tmp"] / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    with sync_playwright() as p:
+        context = launch(p, jupyterlab["tmp"] / "chromium-profile")
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            console_errors = []
+            page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+            open_and_run(page, jupyterlab["url"])
+            page.screenshot(path=str(shots / "lecture1_after_run.png"))
+
+            outputs = page.locator(".jp-OutputArea-output")
+            text = page.locator(".jp-Notebook").inner_text()
+            assert "Error displaying widget" not in text, "a widget failed to render"
+            assert page.locator(".jp-OutputArea-output.jp-RenderedText[data-mime-type="
+                                "'application/vnd.jupyter.error']").count() == 0, "a cell raised"
+            assert outputs.count() > 0
+            # Both widgets of the lecture are there and drawn (ipywidgets 8 renderer in Lab 4).
+            edge = page.locator(".widget-vbox").filter(has=page.locator(".widget-label", has_text="photo")).first
+            flip = page.locator(".widget-vbox").filter(
+                has=page.locator(".widget-label", has_text="bright dots")).first
+            for widget, name in ((edge, "edge_explorer"), (flip, "flip_explorer")):
+                widget.scroll_into_view_if_needed()
+                image = widget.locator("img").first
+                image.wait_for(state="visible", timeout=30_000)
+                page.wait_for_function("img => img.complete && img.naturalWidth > 100",
+                                       arg=image.element_handle(), timeout=30_000)
+                widget.screenshot(path=str(shots / f"{name}.png"))
+
+            # Move the slider one step with the keyboard and watch the picture change.
+            image = flip.locator("img").first
+            src_before = image.get_attribute("src")
+            pixels_before = image.screenshot()
+            readout = flip.locator(".widget-readout").first
+            value_before = readout.inner_text()
+            handle = flip.locator(".noUi-handle").first
+            handle.focus()
+            handle.press("ArrowRight")
+            page.wait_for_function("([img, old]) => img.getAttribute('src') !== old",
+                                   arg=[image.element_handle(), src_before], timeout=30_000)
+            page.wait_for_function("img => img.complete && img.naturalWidth > 100",
+                                   arg=image.element_handle(), timeout=30_000)
+            assert readout.inner_text() != value_before, "the slider did not move"
+            pixels_after = image.screenshot()
+            assert pixels_after != pixels_before, "the picture did not change after moving the slider"
+            flip.screenshot(path=str(shots / "flip_explorer_after_slider.png"))
+            assert "Error displaying widget" not in page.locator(".jp-Notebook").inner_text()
+            widget_errors = [e for e in console_errors if "widget" in e.lower()]
+            assert not widget_errors, f"widget errors in the browser console: {widget_errors}"
+        finally:
+            context.close()
+    elapsed = time.monotonic() - start
+    print(f"browser part took {elapsed:.1f} s; screenshots in {shots}")
