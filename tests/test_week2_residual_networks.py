@@ -172,11 +172,8 @@ def _submission(release, replacements: dict):
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
     """Autograde a simulated class once; return ({student: {grade_id: (score, max)}}, plans)."""
-    course = autograde.Course(tmp_path_factory.mktemp("course"), ASSIGNMENT)
     # only this notebook: the week's other notebook has its own proofs
-    for other in (course.root / "source" / ASSIGNMENT).glob("*.ipynb"):
-        if other.stem != NOTEBOOK:
-            other.unlink()
+    course = autograde.Course(tmp_path_factory.mktemp("course"), ASSIGNMENT, notebooks={NOTEBOOK: SOURCE})
     course.generate()
     release = course.release_notebook(NOTEBOOK)
     students = {"reference": _submission(release, {}), "untouched": release}
