@@ -1,0 +1,223 @@
+"""Week 2, Residual_Networks: graders proven right, in-process and through the real autograder.
+
+In-process: every buggy variant in tests/variants/residual_networks.py fails its function's test
+cell (visible + hidden tests) with a message naming the function, every correct variant passes,
+hard-coded variants pass the visible tests and fail the hidden ones, a broken block does not cost
+ResNet50's points, and the messages name the usual mistakes.
+
+Autograder (slow, one `nbgrader autograde` run for a simulated class): the reference gets full
+marks, the untouched release zero, two rounds of buggy variants lose exactly their functions' points
+and a round of correct variants keeps full marks. The notebook's training cells run in fast mode there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers.grading import GradingFailure
+from tests import autograde
+from tests.notebook_cells import cells_by_grade_id, load_source, run_cell, visible_part
+from tests.variants import variants_of
+from tests.variants import residual_networks as variants_module
+
+ASSIGNMENT, NOTEBOOK = "week2", "Residual_Networks"
+GRADED = ["identity_block", "convolutional_block", "ResNet50"]
+POINTS = {"identity_block": 30, "convolutional_block": 30, "ResNet50": 40}
+
+SOURCE = load_source(ASSIGNMENT, NOTEBOOK)
+CELLS = cells_by_grade_id(SOURCE)
+REFERENCE = autograde.reference_solutions(SOURCE)
+VARIANTS = variants_of(variants_module)
+BUGGY = [v for v in VARIANTS if v.kind == "buggy"]
+CORRECT = [v for v in VARIANTS if v.kind == "correct"]
+
+
+def _namespace(replacement=None) -> dict:
+    namespace: dict = {}
+    run_cell(CELLS["imports"], namespace)
+    for function in GRADED:
+        run_cell(REFERENCE[f"{function}_solution"], namespace)
+    if replacement is not None:
+        run_cell(replacement.source, namespace)
+    return namespace
+
+
+def _id(v) -> str:
+    return f"{v.function}: {v.description}"
+
+
+def test_notebook_structure_matches_design():
+    for function in GRADED:
+        assert f"{function}_solution" in CELLS and f"{function}_tests" in CELLS
+        assert "### BEGIN HIDDEN TESTS" in CELLS[f"{function}_tests"], function
+    points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+              for c in SOURCE.cells if c.metadata.get("nbgrader", {}).get("grade")}
+    assert points == {f"{f}_tests": p for f, p in POINTS.items()}
+
+
+def test_each_function_has_three_buggy_and_one_correct_variant():
+    for function in GRADED:
+        assert len([v for v in BUGGY if v.function == function]) >= 3, function
+        assert len([v for v in CORRECT if v.function == function]) >= 1, function
+
+
+@pytest.mark.parametrize("function", GRADED)
+def test_reference_passes_its_tests(function, capsys):
+    run_cell(CELLS[f"{function}_tests"], _namespace())
+    assert capsys.readouterr().out.strip().endswith("All tests passed.")
+
+
+@pytest.mark.parametrize("variant", BUGGY, ids=_id)
+def test_buggy_variant_fails_its_tests(variant):
+    with pytest.raises(GradingFailure) as failure:
+        run_cell(CELLS[f"{variant.function}_tests"], _namespace(variant))
+    message = str(failure.value)
+    assert message.startswith(variant.function) and "expected" in message
+
+
+@pytest.mark.parametrize("variant", CORRECT, ids=_id)
+def test_correct_variant_passes_its_tests(variant, capsys):
+    run_cell(CELLS[f"{variant.function}_tests"], _namespace(variant))
+    assert "All tests passed." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("variant", [v for v in BUGGY if "hard-coded" in v.description], ids=_id)
+def test_hard_coded_variant_passes_visible_but_not_hidden_tests(variant):
+    namespace = _namespace(variant)
+    run_cell(visible_part(CELLS[f"{variant.function}_tests"]), namespace)
+    with pytest.raises(GradingFailure):
+        run_cell(CELLS[f"{variant.function}_tests"], namespace)
+
+
+def test_broken_blocks_cost_only_their_own_points(capsys):
+    """ResNet50's tests run with reference blocks, and the student's blocks are put back."""
+    namespace = _namespace()
+    run_cell("def identity_block(X, f, filters, training=True, initializer=random_uniform):\n"
+             "    raise NotImplementedError()\n"
+             "def convolutional_block(X, f, filters, s=2, training=True, initializer=glorot_uniform):\n"
+             "    return X\n", namespace)
+    run_cell(CELLS["ResNet50_tests"], namespace)
+    assert "All tests passed." in capsys.readouterr().out
+    with pytest.raises(NotImplementedError):
+        namespace["identity_block"](None, 3, [1, 1, 1])
+
+
+def test_messages_name_the_likely_cause():
+    cases = {
+        "identity_block: adds the shortcut after the final ReLU": "AFTER the final ReLU",
+        "identity_block: no batch norm after the f x f conv": "BatchNormalization",
+        "identity_block: batch norm always called with training=True": "training=training",
+        "convolutional_block: stride on the f x f conv instead of the first 1x1": "FIRST 1x1",
+        "convolutional_block: shortcut not projected (strided identity, zero-padded channels)": "projection",
+        "ResNet50: stage 2 convolutional block with s=2": "s=1",
+    }
+    for name, phrase in cases.items():
+        variant = next(v for v in BUGGY if _id(v) == name)
+        with pytest.raises(GradingFailure) as failure:
+            run_cell(CELLS[f"{variant.function}_tests"], _namespace(variant))
+        assert phrase in str(failure.value), (name, str(failure.value))
+
+
+def test_shape_seeded_initializer_ignores_seed_and_order():
+    from helpers.checks.residual_networks import ShapeSeeded
+
+    a = np.asarray(ShapeSeeded(seed=0)((3, 3, 4, 5)))
+    b = np.asarray(ShapeSeeded(seed=99)((3, 3, 4, 5)))
+    c = np.asarray(ShapeSeeded()((1, 1, 4, 5)))
+    assert np.array_equal(a, b) and a.shape == (3, 3, 4, 5) and c.shape == (1, 1, 4, 5)
+    assert np.abs(a).max() <= np.sqrt(6 / (36 + 45)) and a.std() > 0
+
+
+def test_reference_resnet50_layer_names_and_parameter_count():
+    from helpers.models.resnet import resnet50
+
+    model = resnet50()
+    assert model.count_params() == 23_600_006
+    for name, shape in {"conv1": (None, 32, 32, 64), "pool1": (None, 15, 15, 64), "res2a_branch2a": (None, 15, 15, 64),
+                        "res2a_branch1": (None, 15, 15, 256), "bn3a_branch2b": (None, 8, 8, 128),
+                        "res4f_relu": (None, 4, 4, 1024), "res5c_relu": (None, 2, 2, 2048), "fc": (None, 6)}.items():
+        assert tuple(model.get_layer(name).output.shape) == shape, name
+
+
+# --------------------------------------------------------------------------------------------
+# the real autograder
+
+
+# Each submission runs the whole notebook (ResNet-50 builds, fast-mode training), so the autograder
+# proof grades five notebooks: reference, untouched, two rounds of the mistakes below (one per
+# function per round; "hard-coded 6 classes" is caught by the hidden tests only) and one round of
+# correct variants. The in-process tests above cover every variant.
+AUTOGRADED_BUGGY = [v for v in BUGGY if v.description in (
+    "adds the shortcut after the final ReLU", "no batch norm after the f x f conv",
+    "stride on the f x f conv instead of the first 1x1", "shortcut not projected (strided identity, zero-padded channels)",
+    "stage 2 convolutional block with s=2", "hard-coded 6 classes")]
+
+
+def _round(variants: list, index: int) -> dict:
+    chosen = {}
+    for function in GRADED:
+        mine = [v for v in variants if v.function == function]
+        if index < len(mine):
+            chosen[function] = mine[index]
+    return chosen
+
+
+def _submission(release, replacements: dict):
+    sources = {f"{f}_solution": REFERENCE[f"{f}_solution"] for f in GRADED}
+    sources.update({f"{f}_solution": v.source for f, v in replacements.items()})
+    return autograde.fill_solutions(release, sources)
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    """Autograde a simulated class once; return ({student: {grade_id: (score, max)}}, plans)."""
+    # only this notebook: the week's other notebook has its own proofs
+    course = autograde.Course(tmp_path_factory.mktemp("course"), ASSIGNMENT, notebooks={NOTEBOOK: SOURCE})
+    course.generate()
+    release = course.release_notebook(NOTEBOOK)
+    students = {"reference": _submission(release, {}), "untouched": release}
+    plans = {}
+    for kind, pool, rounds in (("buggy", AUTOGRADED_BUGGY, 2), ("correct", CORRECT, 1)):
+        for index in range(rounds):
+            chosen = _round(pool, index)
+            students[f"{kind}{index}"], plans[f"{kind}{index}"] = _submission(release, chosen), chosen
+    for student, nb in students.items():
+        course.submit(student, {NOTEBOOK: nb})
+    course.autograde()
+    return {student: course.scores(student, NOTEBOOK) for student in students}, plans
+
+
+@pytest.mark.slow
+def test_reference_gets_full_marks(graded_class):
+    scores, _ = graded_class
+    assert scores["reference"] == {f"{f}_tests": (float(p), float(p)) for f, p in POINTS.items()}
+
+
+@pytest.mark.slow
+def test_untouched_release_gets_zero(graded_class):
+    scores, _ = graded_class
+    assert autograde.points(scores["untouched"]) == 0
+
+
+@pytest.mark.slow
+def test_buggy_rounds_lose_exactly_the_buggy_functions_points(graded_class):
+    scores, plans = graded_class
+    for student, chosen in plans.items():
+        if not student.startswith("buggy"):
+            continue
+        for function in GRADED:
+            score, maximum = scores[student][f"{function}_tests"]
+            if function in chosen:
+                assert score == 0, f"{_id(chosen[function])} kept {score} points"
+            else:
+                assert score == maximum, f"{student}: {function} lost points it should keep"
+
+
+@pytest.mark.slow
+def test_correct_rounds_keep_full_marks(graded_class):
+    scores, plans = graded_class
+    for student, chosen in plans.items():
+        if student.startswith("correct"):
+            lost = {k: v for k, v in scores[student].items() if v[0] != v[1]}
+            assert not lost, f"{student} ({[_id(v) for v in chosen.values()]}) lost {lost}"
