@@ -6,8 +6,6 @@ same variants in-process in milliseconds, so a grader bug shows up quickly and p
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
 
 from tests.autograde import REPO

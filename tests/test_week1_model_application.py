@@ -11,49 +11,22 @@ their functions' points while rounds of correct variants written differently kee
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from helpers.grading import GradingFailure
 from tests import autograde
-from tests.notebook_cells import cells_by_grade_id, load_source, run_cell, visible_part
+from tests.grader_proof import AssignmentNotebook, assert_rounds_scored, variant_id as _id
+from tests.notebook_cells import run_cell, visible_part
 from tests.variants import convolution_model_application as variants_module
-from tests.variants import variants_of
 
-ASSIGNMENT, NOTEBOOK = "week1", "Convolution_Model_Application"
-GRADED = ["happyModel", "convolutional_model"]
 POINTS = {"happyModel": 50, "convolutional_model": 50}
-
-SOURCE = load_source(ASSIGNMENT, NOTEBOOK)
-CELLS = cells_by_grade_id(SOURCE)
-REFERENCE = autograde.reference_solutions(SOURCE)
-VARIANTS = variants_of(variants_module)
-BUGGY = [v for v in VARIANTS if v.kind == "buggy"]
-CORRECT = [v for v in VARIANTS if v.kind == "correct"]
-
-
-def _namespace(replacement=None) -> dict:
-    namespace: dict = {}
-    run_cell(CELLS["imports"], namespace)
-    for function in GRADED:
-        run_cell(REFERENCE[f"{function}_solution"], namespace)
-    if replacement is not None:
-        run_cell(replacement.source, namespace)
-    return namespace
-
-
-def _id(v) -> str:
-    return f"{v.function}: {v.description}"
+NB = AssignmentNotebook("week1", "Convolution_Model_Application", POINTS, variants_module)
+GRADED, CELLS, BUGGY, CORRECT = NB.graded, NB.cells, NB.buggy, NB.correct
+_namespace = NB.namespace
 
 
 def test_notebook_structure_matches_design():
-    for function in GRADED:
-        assert f"{function}_solution" in CELLS and f"{function}_tests" in CELLS
-        assert "### BEGIN HIDDEN TESTS" in CELLS[f"{function}_tests"], function
-    points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
-              for c in SOURCE.cells if c.metadata.get("nbgrader", {}).get("grade")}
-    assert points == {f"{f}_tests": p for f, p in POINTS.items()}
+    NB.assert_structure()
 
 
 @pytest.mark.parametrize("function", GRADED)
@@ -115,52 +88,27 @@ AUTOGRADED_BUGGY = {
 }
 
 
-def _round(variants: list, index: int, only: dict | None = None) -> dict:
-    chosen = {}
-    for function in GRADED:
-        mine = [v for v in variants if v.function == function
-                and (only is None or v.description in only[function])]
-        if index < len(mine):
-            chosen[function] = mine[index]
-    return chosen
+AUTOGRADED_DESCRIPTIONS = {name for names in AUTOGRADED_BUGGY.values() for name in names}
 
 
 def test_autograded_selection_exists():
+    rounds = NB.rounds(BUGGY, AUTOGRADED_DESCRIPTIONS)
+    assert len(rounds) == 3 and all(len(chosen) == 2 for chosen in rounds)
     for function, names in AUTOGRADED_BUGGY.items():
-        assert len(_round(BUGGY, len(names) - 1, AUTOGRADED_BUGGY)) == 2
         assert set(names) <= {v.description for v in BUGGY if v.function == function}
-
-
-def _submission(release, replacements: dict):
-    sources = {f"{f}_solution": REFERENCE[f"{f}_solution"] for f in GRADED}
-    sources.update({f"{f}_solution": v.source for f, v in replacements.items()})
-    return autograde.fill_solutions(release, sources)
 
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
     """Autograde a simulated class once; return ({student: {grade_id: (score, max)}}, plans)."""
-    course = autograde.Course(tmp_path_factory.mktemp("course"), ASSIGNMENT)
-    course.generate()
-    release = course.release_notebook(NOTEBOOK)
-    students = {"reference": _submission(release, {}), "untouched": release}
-    plans = {}
-    for kind, variants, only in (("buggy", BUGGY, AUTOGRADED_BUGGY), ("correct", CORRECT, None)):
-        for index in itertools.count():
-            chosen = _round(variants, index, only)
-            if not chosen:
-                break
-            students[f"{kind}{index}"], plans[f"{kind}{index}"] = _submission(release, chosen), chosen
-    for student, nb in students.items():
-        course.submit(student, {NOTEBOOK: nb})
-    course.autograde()
-    return {student: course.scores(student, NOTEBOOK) for student in students}, plans
+    course = NB.course(tmp_path_factory.mktemp("course"))
+    return NB.grade_class(course, NB.rounds(BUGGY, AUTOGRADED_DESCRIPTIONS), NB.rounds(CORRECT))
 
 
 @pytest.mark.slow
 def test_reference_gets_full_marks(graded_class):
     scores, _ = graded_class
-    assert scores["reference"] == {f"{f}_tests": (float(p), float(p)) for f, p in POINTS.items()}
+    assert scores["reference"] == NB.full_marks()
 
 
 @pytest.mark.slow
@@ -170,23 +118,8 @@ def test_untouched_release_gets_zero(graded_class):
 
 
 @pytest.mark.slow
-def test_buggy_rounds_lose_exactly_the_buggy_functions_points(graded_class):
+def test_rounds_of_variants_are_scored_right(graded_class):
+    """Buggy rounds lose exactly the buggy functions' points; correct rounds keep full marks."""
     scores, plans = graded_class
-    for student, chosen in plans.items():
-        if not student.startswith("buggy"):
-            continue
-        for function in GRADED:
-            score, maximum = scores[student][f"{function}_tests"]
-            if function in chosen:
-                assert score == 0, f"{_id(chosen[function])} kept {score} points"
-            else:
-                assert score == maximum, f"{student}: {function} lost points it should keep"
-
-
-@pytest.mark.slow
-def test_correct_rounds_keep_full_marks(graded_class):
-    scores, plans = graded_class
-    for student, chosen in plans.items():
-        if student.startswith("correct"):
-            lost = {k: v for k, v in scores[student].items() if v[0] != v[1]}
-            assert not lost, f"{student} ({[_id(v) for v in chosen.values()]}) lost {lost}"
+    assert any(p.startswith("buggy") for p in plans) and any(p.startswith("correct") for p in plans)
+    assert_rounds_scored(scores, plans, GRADED)

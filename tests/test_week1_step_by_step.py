@@ -11,57 +11,27 @@ cells/prints/globals cost nothing, and rounds of buggy and correct variants are 
 
 from __future__ import annotations
 
-import itertools
-
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
 from helpers.grading import GradingFailure
 from tests import autograde
-from tests.notebook_cells import cells_by_grade_id, load_source, run_cell, visible_part
-from tests.variants import variants_of
+from tests.grader_proof import AssignmentNotebook, assert_rounds_scored, variant_id as _id
+from tests.notebook_cells import run_cell, visible_part
 from tests.variants import convolution_step_by_step as variants_module
 
-ASSIGNMENT, NOTEBOOK = "week1", "Convolution_Step_by_Step"
-GRADED = ["zero_pad", "conv_single_step", "conv_forward", "pool_forward", "conv_backward",
-          "create_mask_from_window", "distribute_value", "pool_backward"]
 POINTS = {"zero_pad": 10, "conv_single_step": 10, "conv_forward": 20, "pool_forward": 15,
           "conv_backward": 15, "create_mask_from_window": 5, "distribute_value": 5, "pool_backward": 20}
-
-SOURCE = load_source(ASSIGNMENT, NOTEBOOK)
-CELLS = cells_by_grade_id(SOURCE)
-REFERENCE = autograde.reference_solutions(SOURCE)
-VARIANTS = variants_of(variants_module)
-BUGGY = [v for v in VARIANTS if v.kind == "buggy"]
-CORRECT = [v for v in VARIANTS if v.kind == "correct"]
-
-
-def _namespace(replacement=None) -> dict:
-    """The notebook's globals after running its imports and reference solutions (and a variant)."""
-    namespace: dict = {}
-    run_cell(CELLS["imports"], namespace)
-    for function in GRADED:
-        run_cell(REFERENCE[f"{function}_solution"], namespace)
-    if replacement is not None:
-        run_cell(replacement.source, namespace)
-    return namespace
-
-
-def _id(v) -> str:
-    return f"{v.function}: {v.description}"
+NB = AssignmentNotebook("week1", "Convolution_Step_by_Step", POINTS, variants_module)
+GRADED, CELLS, BUGGY, CORRECT = NB.graded, NB.cells, NB.buggy, NB.correct
+_namespace = NB.namespace
 
 
 def test_notebook_structure_matches_design():
     """One solution cell and one graded test cell per function, with the documented points."""
-    for function in GRADED:
-        assert f"{function}_solution" in CELLS and f"{function}_tests" in CELLS
-    points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
-              for c in SOURCE.cells if c.metadata.get("nbgrader", {}).get("grade")}
-    assert points == {f"{f}_tests": p for f, p in POINTS.items()}
-    assert sum(points.values()) == 100
-    for function in GRADED:
-        assert "### BEGIN HIDDEN TESTS" in CELLS[f"{function}_tests"], function
+    NB.assert_structure()
+    assert sum(POINTS.values()) == 100
 
 
 def test_each_function_has_three_buggy_and_one_correct_variant():
@@ -128,22 +98,6 @@ def test_messages_name_the_likely_cause():
 # the real autograder
 
 
-def _round(variants: list, index: int) -> dict:
-    """The index-th variant of each function that has one: {function: variant}."""
-    chosen = {}
-    for function in GRADED:
-        mine = [v for v in variants if v.function == function]
-        if index < len(mine):
-            chosen[function] = mine[index]
-    return chosen
-
-
-def _submission(release, replacements: dict) -> nbformat.NotebookNode:
-    sources = {f"{f}_solution": REFERENCE[f"{f}_solution"] for f in GRADED}
-    sources.update({f"{f}_solution": v.source for f, v in replacements.items()})
-    return autograde.fill_solutions(release, sources)
-
-
 def _with_extras(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A student's messy notebook: prints, scratch globals, extra cells before and after tests."""
     nb = nbformat.from_dict(nb)
@@ -155,37 +109,19 @@ def _with_extras(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
-    """Autograde a simulated class once; return {student: {grade_id: (score, max)}}."""
-    course = autograde.Course(tmp_path_factory.mktemp("course"), ASSIGNMENT)
-    course.generate()
-    release = course.release_notebook(NOTEBOOK)
-    students = {
-        "reference": _submission(release, {}),
-        "untouched": release,
-        "broken_zero_pad": _submission(release, {"zero_pad": BUGGY[0]}),
-        "extras": _with_extras(_submission(release, {})),
+    """Autograde a simulated class once: ({student: {grade_id: (score, max)}}, round plans)."""
+    course = NB.course(tmp_path_factory.mktemp("course"))
+    extras = {
+        "broken_zero_pad": lambda release: NB.submission(release, {"zero_pad": BUGGY[0]}),
+        "extras": lambda release: _with_extras(NB.submission(release, {})),
     }
-    plans = {}
-    for index in itertools.count():
-        chosen = _round(BUGGY, index)
-        if not chosen:
-            break
-        students[f"buggy{index}"], plans[f"buggy{index}"] = _submission(release, chosen), chosen
-    for index in itertools.count():
-        chosen = _round(CORRECT, index)
-        if not chosen:
-            break
-        students[f"correct{index}"], plans[f"correct{index}"] = _submission(release, chosen), chosen
-    for student, nb in students.items():
-        course.submit(student, {NOTEBOOK: nb})
-    course.autograde()
-    return {student: course.scores(student, NOTEBOOK) for student in students}, plans
+    return NB.grade_class(course, NB.rounds(BUGGY), NB.rounds(CORRECT), extras)
 
 
 @pytest.mark.slow
 def test_reference_gets_full_marks(graded_class):
     scores, _ = graded_class
-    assert scores["reference"] == {f"{f}_tests": (float(p), float(p)) for f, p in POINTS.items()}
+    assert scores["reference"] == NB.full_marks()
 
 
 @pytest.mark.slow
@@ -208,23 +144,8 @@ def test_extra_cells_prints_and_globals_keep_full_marks(graded_class):
 
 
 @pytest.mark.slow
-def test_buggy_rounds_lose_exactly_the_buggy_functions_points(graded_class):
+def test_rounds_of_variants_are_scored_right(graded_class):
+    """Buggy rounds lose exactly the buggy functions' points; correct rounds keep full marks."""
     scores, plans = graded_class
-    for student, chosen in plans.items():
-        if not student.startswith("buggy"):
-            continue
-        for function in GRADED:
-            score, maximum = scores[student][f"{function}_tests"]
-            if function in chosen:
-                assert score == 0, f"{_id(chosen[function])} kept {score} points"
-            else:
-                assert score == maximum, f"{student}: {function} lost points it should keep"
-
-
-@pytest.mark.slow
-def test_correct_rounds_keep_full_marks(graded_class):
-    scores, plans = graded_class
-    for student, chosen in plans.items():
-        if student.startswith("correct"):
-            lost = {k: v for k, v in scores[student].items() if v[0] != v[1]}
-            assert not lost, f"{student} ({[_id(v) for v in chosen.values()]}) lost {lost}"
+    assert any(p.startswith("buggy") for p in plans) and any(p.startswith("correct") for p in plans)
+    assert_rounds_scored(scores, plans, GRADED)

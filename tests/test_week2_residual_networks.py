@@ -17,43 +17,18 @@ import pytest
 
 from helpers.grading import GradingFailure
 from tests import autograde
-from tests.notebook_cells import cells_by_grade_id, load_source, run_cell, visible_part
-from tests.variants import variants_of
+from tests.grader_proof import AssignmentNotebook, assert_rounds_scored, variant_id as _id
+from tests.notebook_cells import run_cell, visible_part
 from tests.variants import residual_networks as variants_module
 
-ASSIGNMENT, NOTEBOOK = "week2", "Residual_Networks"
-GRADED = ["identity_block", "convolutional_block", "ResNet50"]
 POINTS = {"identity_block": 30, "convolutional_block": 30, "ResNet50": 40}
-
-SOURCE = load_source(ASSIGNMENT, NOTEBOOK)
-CELLS = cells_by_grade_id(SOURCE)
-REFERENCE = autograde.reference_solutions(SOURCE)
-VARIANTS = variants_of(variants_module)
-BUGGY = [v for v in VARIANTS if v.kind == "buggy"]
-CORRECT = [v for v in VARIANTS if v.kind == "correct"]
-
-
-def _namespace(replacement=None) -> dict:
-    namespace: dict = {}
-    run_cell(CELLS["imports"], namespace)
-    for function in GRADED:
-        run_cell(REFERENCE[f"{function}_solution"], namespace)
-    if replacement is not None:
-        run_cell(replacement.source, namespace)
-    return namespace
-
-
-def _id(v) -> str:
-    return f"{v.function}: {v.description}"
+NB = AssignmentNotebook("week2", "Residual_Networks", POINTS, variants_module)
+GRADED, CELLS, BUGGY, CORRECT = NB.graded, NB.cells, NB.buggy, NB.correct
+_namespace = NB.namespace
 
 
 def test_notebook_structure_matches_design():
-    for function in GRADED:
-        assert f"{function}_solution" in CELLS and f"{function}_tests" in CELLS
-        assert "### BEGIN HIDDEN TESTS" in CELLS[f"{function}_tests"], function
-    points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
-              for c in SOURCE.cells if c.metadata.get("nbgrader", {}).get("grade")}
-    assert points == {f"{f}_tests": p for f, p in POINTS.items()}
+    NB.assert_structure()
 
 
 def test_each_function_has_three_buggy_and_one_correct_variant():
@@ -154,44 +129,17 @@ AUTOGRADED_BUGGY = [v for v in BUGGY if v.description in (
     "stage 2 convolutional block with s=2", "hard-coded 6 classes")]
 
 
-def _round(variants: list, index: int) -> dict:
-    chosen = {}
-    for function in GRADED:
-        mine = [v for v in variants if v.function == function]
-        if index < len(mine):
-            chosen[function] = mine[index]
-    return chosen
-
-
-def _submission(release, replacements: dict):
-    sources = {f"{f}_solution": REFERENCE[f"{f}_solution"] for f in GRADED}
-    sources.update({f"{f}_solution": v.source for f, v in replacements.items()})
-    return autograde.fill_solutions(release, sources)
-
-
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
     """Autograde a simulated class once; return ({student: {grade_id: (score, max)}}, plans)."""
-    # only this notebook: the week's other notebook has its own proofs
-    course = autograde.Course(tmp_path_factory.mktemp("course"), ASSIGNMENT, notebooks={NOTEBOOK: SOURCE})
-    course.generate()
-    release = course.release_notebook(NOTEBOOK)
-    students = {"reference": _submission(release, {}), "untouched": release}
-    plans = {}
-    for kind, pool, rounds in (("buggy", AUTOGRADED_BUGGY, 2), ("correct", CORRECT, 1)):
-        for index in range(rounds):
-            chosen = _round(pool, index)
-            students[f"{kind}{index}"], plans[f"{kind}{index}"] = _submission(release, chosen), chosen
-    for student, nb in students.items():
-        course.submit(student, {NOTEBOOK: nb})
-    course.autograde()
-    return {student: course.scores(student, NOTEBOOK) for student in students}, plans
+    course = NB.course(tmp_path_factory.mktemp("course"))
+    return NB.grade_class(course, NB.rounds(AUTOGRADED_BUGGY)[:2], NB.rounds(CORRECT)[:1])
 
 
 @pytest.mark.slow
 def test_reference_gets_full_marks(graded_class):
     scores, _ = graded_class
-    assert scores["reference"] == {f"{f}_tests": (float(p), float(p)) for f, p in POINTS.items()}
+    assert scores["reference"] == NB.full_marks()
 
 
 @pytest.mark.slow
@@ -201,23 +149,8 @@ def test_untouched_release_gets_zero(graded_class):
 
 
 @pytest.mark.slow
-def test_buggy_rounds_lose_exactly_the_buggy_functions_points(graded_class):
+def test_rounds_of_variants_are_scored_right(graded_class):
+    """Buggy rounds lose exactly the buggy functions' points; correct rounds keep full marks."""
     scores, plans = graded_class
-    for student, chosen in plans.items():
-        if not student.startswith("buggy"):
-            continue
-        for function in GRADED:
-            score, maximum = scores[student][f"{function}_tests"]
-            if function in chosen:
-                assert score == 0, f"{_id(chosen[function])} kept {score} points"
-            else:
-                assert score == maximum, f"{student}: {function} lost points it should keep"
-
-
-@pytest.mark.slow
-def test_correct_rounds_keep_full_marks(graded_class):
-    scores, plans = graded_class
-    for student, chosen in plans.items():
-        if student.startswith("correct"):
-            lost = {k: v for k, v in scores[student].items() if v[0] != v[1]}
-            assert not lost, f"{student} ({[_id(v) for v in chosen.values()]}) lost {lost}"
+    assert any(p.startswith("buggy") for p in plans) and any(p.startswith("correct") for p in plans)
+    assert_rounds_scored(scores, plans, GRADED)

@@ -11,25 +11,19 @@ functions' points, and the correct variants keep full marks.
 
 from __future__ import annotations
 
-import nbformat
 import pytest
 
 from helpers.grading import GradingFailure
 from tests import autograde
-from tests.notebook_cells import cells_by_grade_id, load_source, run_cell, visible_part
-from tests.variants import variants_of
+from tests.grader_proof import AssignmentNotebook, assert_rounds_scored, variant_id as _id
+from tests.notebook_cells import run_cell, visible_part
 from tests.variants import transfer_learning as variants_module
 
-ASSIGNMENT, NOTEBOOK = "week2", "Transfer_Learning"
-GRADED = ["data_augmenter", "transfer_model", "prepare_fine_tuning"]
 POINTS = {"data_augmenter": 20, "transfer_model": 50, "prepare_fine_tuning": 30}
-
-SOURCE = load_source(ASSIGNMENT, NOTEBOOK)
-CELLS = cells_by_grade_id(SOURCE)
-REFERENCE = autograde.reference_solutions(SOURCE)
-VARIANTS = variants_of(variants_module)
-BUGGY = [v for v in VARIANTS if v.kind == "buggy"]
-CORRECT = [v for v in VARIANTS if v.kind == "correct"]
+# IMG_SHAPE: the notebook's image size, defined in a cell before the graded functions
+NB = AssignmentNotebook("week2", "Transfer_Learning", POINTS, variants_module, {"IMG_SHAPE": (64, 64, 3)})
+GRADED, CELLS, BUGGY, CORRECT = NB.graded, NB.cells, NB.buggy, NB.correct
+_namespace = NB.namespace
 
 # The mistakes the autograder run must catch (the others are proven in-process only, to keep the
 # suite within its time budget: each submission is one full notebook execution in fast mode).
@@ -42,29 +36,9 @@ HEADLINE = {
 }
 
 
-def _namespace(replacement=None) -> dict:
-    namespace: dict = {}
-    run_cell(CELLS["imports"], namespace)
-    namespace["IMG_SHAPE"] = (64, 64, 3)
-    for function in GRADED:
-        run_cell(REFERENCE[f"{function}_solution"], namespace)
-    if replacement is not None:
-        run_cell(replacement.source, namespace)
-    return namespace
-
-
-def _id(v) -> str:
-    return f"{v.function}: {v.description}"
-
-
 def test_notebook_structure():
-    for function in GRADED:
-        assert f"{function}_solution" in CELLS and f"{function}_tests" in CELLS
-        assert "### BEGIN HIDDEN TESTS" in CELLS[f"{function}_tests"], function
-    points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
-              for c in SOURCE.cells if c.metadata.get("nbgrader", {}).get("grade")}
-    assert points == {f"{f}_tests": p for f, p in POINTS.items()}
-    assert sum(points.values()) == 100
+    NB.assert_structure()
+    assert sum(POINTS.values()) == 100
 
 
 def test_each_function_has_buggy_and_correct_variants():
@@ -134,44 +108,20 @@ def test_messages_name_the_likely_cause():
 # the real autograder
 
 
-def _submission(release, replacements: dict) -> nbformat.NotebookNode:
-    sources = {f"{f}_solution": REFERENCE[f"{f}_solution"] for f in GRADED}
-    sources.update({f"{f}_solution": v.source for f, v in replacements.items()})
-    return autograde.fill_solutions(release, sources)
-
-
-def _headline_rounds() -> list[dict]:
-    rounds = []
-    for index in range(max(len(names) for names in HEADLINE.values())):
-        chosen = {}
-        for function, names in HEADLINE.items():
-            if index < len(names):
-                chosen[function] = next(v for v in BUGGY if v.function == function and v.description == names[index])
-        rounds.append(chosen)
-    return rounds
+HEADLINE_DESCRIPTIONS = {name for names in HEADLINE.values() for name in names}
 
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
-    course = autograde.Course(tmp_path_factory.mktemp("course"), ASSIGNMENT)
-    course.generate()
-    release = course.release_notebook(NOTEBOOK)
-    students = {"reference": _submission(release, {}), "untouched": release}
-    plans = {}
-    for index, chosen in enumerate(_headline_rounds()):
-        students[f"buggy{index}"], plans[f"buggy{index}"] = _submission(release, chosen), chosen
-    correct = {v.function: v for v in CORRECT}
-    students["correct"], plans["correct"] = _submission(release, correct), correct
-    for student, nb in students.items():
-        course.submit(student, {NOTEBOOK: nb})
-    course.autograde()
-    return {student: course.scores(student, NOTEBOOK) for student in students}, plans
+    """Autograde a simulated class once; return ({student: {grade_id: (score, max)}}, plans)."""
+    course = NB.course(tmp_path_factory.mktemp("course"))
+    return NB.grade_class(course, NB.rounds(BUGGY, HEADLINE_DESCRIPTIONS), NB.rounds(CORRECT))
 
 
 @pytest.mark.slow
 def test_reference_gets_full_marks(graded_class):
     scores, _ = graded_class
-    assert scores["reference"] == {f"{f}_tests": (float(p), float(p)) for f, p in POINTS.items()}
+    assert scores["reference"] == NB.full_marks()
 
 
 @pytest.mark.slow
@@ -181,21 +131,9 @@ def test_untouched_release_gets_zero(graded_class):
 
 
 @pytest.mark.slow
-def test_buggy_rounds_lose_exactly_the_buggy_functions_points(graded_class):
+def test_rounds_of_variants_are_scored_right(graded_class):
+    """Buggy rounds lose exactly the buggy functions' points; correct rounds keep full marks."""
     scores, plans = graded_class
-    for student, chosen in plans.items():
-        if not student.startswith("buggy"):
-            continue
-        for function in GRADED:
-            score, maximum = scores[student][f"{function}_tests"]
-            if function in chosen:
-                assert score == 0, f"{_id(chosen[function])} kept {score} points"
-            else:
-                assert score == maximum, f"{student}: {function} lost points it should keep"
-
-
-@pytest.mark.slow
-def test_correct_variants_keep_full_marks(graded_class):
-    scores, plans = graded_class
-    lost = {k: v for k, v in scores["correct"].items() if v[0] != v[1]}
-    assert not lost, f"correct variants {[_id(v) for v in plans['correct'].values()]} lost {lost}"
+    assert sum(len(chosen) for p, chosen in plans.items() if p.startswith("buggy")) == len(HEADLINE_DESCRIPTIONS)
+    assert any(p.startswith("correct") for p in plans)
+    assert_rounds_scored(scores, plans, GRADED)
