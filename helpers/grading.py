@@ -20,6 +20,9 @@ Building blocks:
 - :func:`summarize_model` / :func:`check_model_summary` compare Keras models by layer kind,
   output shape, parameter count and key settings -- not by TensorFlow-internal op class names;
 - :func:`all_passed` prints the single closing line ``All tests passed.``.
+
+Checking functions set ``__tracebackhide__ = True``: IPython then leaves their frames out of the
+traceback a student sees, which ends with the message instead of pages of grader internals.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ def _describe(value: Any) -> str:
 
 def fail(function: str, what: str, expected: Any = None, got: Any = None, cause: str | None = None):
     """Raise a :class:`GradingFailure` with the course's message layout."""
+    __tracebackhide__ = True
     lines = [f"{function}: {what}"]
     if expected is not None:
         lines.append(f"  expected: {expected}")
@@ -85,6 +89,7 @@ def call(function: str, target: Callable, *args, with_reference: Mapping[str, Ca
     student's broken ``zero_pad`` costs the points of ``zero_pad`` only, not those of every
     function that calls it. The student's own functions are put back afterwards.
     """
+    __tracebackhide__ = True
     if not callable(target):
         fail(function, "is not a function", expected="a function", got=_describe(target),
              cause=f"the name {function} was re-assigned to something else; re-run its cell")
@@ -129,6 +134,7 @@ def call(function: str, target: Callable, *args, with_reference: Mapping[str, Ca
 
 def check_type(function: str, what: str, got: Any, expected: type | tuple[type, ...], cause: str | None = None):
     """Fail unless ``isinstance(got, expected)``."""
+    __tracebackhide__ = True
     if not isinstance(got, expected):
         names = expected.__name__ if isinstance(expected, type) else " or ".join(t.__name__ for t in expected)
         fail(function, f"{what} has the wrong type", expected=names, got=f"{type(got).__name__} ({_describe(got)})",
@@ -137,6 +143,7 @@ def check_type(function: str, what: str, got: Any, expected: type | tuple[type, 
 
 def check_shape(function: str, what: str, got: Any, expected: Sequence[int], cause: str | None = None):
     """Fail unless ``np.shape(got) == tuple(expected)``."""
+    __tracebackhide__ = True
     shape = np.shape(got)
     if tuple(shape) != tuple(expected):
         fail(function, f"{what} has the wrong shape", expected=tuple(expected), got=tuple(shape), cause=cause)
@@ -144,6 +151,7 @@ def check_shape(function: str, what: str, got: Any, expected: Sequence[int], cau
 
 def check_equal(function: str, what: str, got: Any, expected: Any, cause: str | None = None):
     """Fail unless ``got == expected`` (exact; arrays compared element-wise, shapes must match)."""
+    __tracebackhide__ = True
     if isinstance(expected, np.ndarray) or isinstance(got, np.ndarray):
         check_shape(function, what, got, np.shape(expected), cause=cause)
         same = np.array_equal(np.asarray(got), np.asarray(expected))
@@ -174,6 +182,7 @@ def check_close(
     differ and ``got`` matches one of these arrays, its key becomes the likely cause; otherwise
     ``cause`` is used.
     """
+    __tracebackhide__ = True
     try:
         got_array = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
@@ -339,6 +348,7 @@ def check_model_summary(function: str, model, expected: Iterable[Mapping[str, An
     are compared, so a test states exactly what matters. hints: ``{"padding": "...", ...}`` likely
     causes by mismatching key (``"kind"``, ``"output_shape"``, ``"params"``, or a setting).
     """
+    __tracebackhide__ = True
     hints = dict(hints or {})
     if not hasattr(model, "layers") or not hasattr(model, "count_params"):
         fail(function, "did not return a Keras model", expected="a keras.Model", got=_describe(model),

@@ -116,6 +116,7 @@ def check_same_function(function, model, reference, input_shape, seed, batch=3):
     model, reference: Keras models with the same parameter shapes in the same order.
     input_shape: (n_H, n_W, n_C) of one image. Images are uniform in [0, 1), drawn with ``seed``.
     """
+    __tracebackhide__ = True
     weights = model.get_weights()
     shapes = [w.shape for w in weights]
     expected_shapes = [w.shape for w in reference.get_weights()]
@@ -143,6 +144,7 @@ def check_same_function(function, model, reference, input_shape, seed, batch=3):
 
 def check_happy_model(target, seed=1):
     """happyModel(): structure of the reference, fresh model per call, same outputs as the reference."""
+    __tracebackhide__ = True
     from helpers.models.week1 import happy_model
 
     model = call("happyModel", target)
@@ -155,6 +157,7 @@ def check_happy_model(target, seed=1):
 
 def check_convolutional_model(target, input_shape=(64, 64, 3), seed=1):
     """convolutional_model(input_shape): structure and outputs of the reference for that shape."""
+    __tracebackhide__ = True
     from helpers.models.week1 import signs_model
 
     model = call("convolutional_model", target, input_shape)
@@ -164,11 +167,13 @@ def check_convolutional_model(target, input_shape=(64, 64, 3), seed=1):
 
 def happyModel_test(target):
     """Visible test of happyModel()."""
+    __tracebackhide__ = True
     check_happy_model(target, seed=1)
     all_passed()
 
 
 def convolutional_model_test(target):
     """Visible test of convolutional_model(input_shape)."""
+    __tracebackhide__ = True
     check_convolutional_model(target, (64, 64, 3), seed=1)
     all_passed()

@@ -46,6 +46,7 @@ def _rng(seed: int) -> np.random.Generator:
 
 def check_zero_pad(target, shape=(4, 3, 3, 2), pad=3, seed=1):
     """zero_pad(X, pad) on X ~ N(0, 1) of ``shape`` must equal np.pad on height and width only."""
+    __tracebackhide__ = True
     X = _rng(seed).standard_normal(shape)
     got = call("zero_pad", target, X, pad)
     expected = ref.zero_pad(X, pad)
@@ -63,6 +64,7 @@ def check_zero_pad(target, shape=(4, 3, 3, 2), pad=3, seed=1):
 
 def zero_pad_test(target):
     """Visible test of zero_pad: shape, zero border, original values kept."""
+    __tracebackhide__ = True
     X = _rng(1).standard_normal((4, 3, 3, 2))
     got = call("zero_pad", target, X, 3)
     check_type("zero_pad", "the result", got, np.ndarray)
@@ -80,6 +82,7 @@ def zero_pad_test(target):
 
 def check_conv_single_step(target, shape=(4, 4, 3), seed=1):
     """conv_single_step on a random slice, filter and bias of ``shape`` = (f, f, n_C_prev)."""
+    __tracebackhide__ = True
     rng = _rng(seed)
     a_slice, W, b = rng.standard_normal(shape), rng.standard_normal(shape), rng.standard_normal((1, 1, 1))
     got = call("conv_single_step", target, a_slice, W, b)
@@ -100,6 +103,7 @@ def check_conv_single_step(target, shape=(4, 4, 3), seed=1):
 
 def conv_single_step_test(target):
     """Visible test of conv_single_step: a scalar equal to sum(a_slice_prev * W) + b."""
+    __tracebackhide__ = True
     check_conv_single_step(target, (4, 4, 3), seed=1)
     check_conv_single_step(target, (3, 3, 1), seed=2)
     all_passed()
@@ -119,6 +123,7 @@ def _conv_inputs(A_shape, f, n_C, seed):
 
 def check_conv_forward(target, A_shape=(2, 5, 7, 4), f=3, n_C=8, stride=2, pad=1, seed=1):
     """conv_forward on random inputs: Z's shape and values, and the cache (A_prev, W, b, hparameters)."""
+    __tracebackhide__ = True
     A_prev, W, b = _conv_inputs(A_shape, f, n_C, seed)
     hparameters = {"stride": stride, "pad": pad}
     result = call("conv_forward", target, A_prev, W, b, dict(hparameters), with_reference=_CONV_HELPERS)
@@ -160,6 +165,7 @@ def check_conv_forward(target, A_shape=(2, 5, 7, 4), f=3, n_C=8, stride=2, pad=1
 
 def conv_forward_test(target):
     """Visible test of conv_forward: shape, values and cache for two sets of hyper-parameters."""
+    __tracebackhide__ = True
     A_prev, W, b = _conv_inputs((2, 5, 7, 4), 3, 8, 1)
     Z, _ = call("conv_forward", target, A_prev, W, b, {"stride": 2, "pad": 1}, with_reference=_CONV_HELPERS)
     check_shape("conv_forward", "Z", Z, (2, 3, 4, 8),
@@ -175,6 +181,7 @@ def conv_forward_test(target):
 
 def check_pool_forward(target, A_shape=(2, 5, 5, 3), f=3, stride=1, mode="max", seed=1):
     """pool_forward on random inputs: A's shape and values, and the cache (A_prev, hparameters)."""
+    __tracebackhide__ = True
     A_prev = _rng(seed).standard_normal(A_shape)
     hparameters = {"f": f, "stride": stride}
     result = call("pool_forward", target, A_prev, dict(hparameters), mode=mode)
@@ -206,6 +213,7 @@ def check_pool_forward(target, A_shape=(2, 5, 5, 3), f=3, stride=1, mode="max", 
 
 def pool_forward_test(target):
     """Visible test of pool_forward: max and average, stride 1 and 2."""
+    __tracebackhide__ = True
     for mode in ("max", "average"):
         check_pool_forward(target, (2, 5, 5, 3), f=3, stride=1, mode=mode, seed=1)
         check_pool_forward(target, (2, 5, 5, 3), f=3, stride=2, mode=mode, seed=2)
@@ -235,6 +243,7 @@ def _conv_backward_assigning(dZ, cache):
 
 def check_conv_backward(target, A_shape=(2, 5, 7, 4), f=3, n_C=8, stride=2, pad=1, seed=1):
     """conv_backward on a reference cache and random dZ: dA_prev, dW and db."""
+    __tracebackhide__ = True
     A_prev, W, b = _conv_inputs(A_shape, f, n_C, seed)
     hparameters = {"stride": stride, "pad": pad}
     Z, cache = ref.conv_forward(A_prev, W, b, hparameters)
@@ -272,6 +281,7 @@ def check_conv_backward(target, A_shape=(2, 5, 7, 4), f=3, n_C=8, stride=2, pad=
 
 def conv_backward_test(target):
     """Visible test of conv_backward: shapes, then values against the reference for two settings."""
+    __tracebackhide__ = True
     A_prev, W, b = _conv_inputs((2, 5, 7, 4), 3, 8, 1)
     Z, cache = ref.conv_forward(A_prev, W, b, {"stride": 2, "pad": 1})
     dA_prev, dW, db = call("conv_backward", target, np.ones_like(Z), cache, with_reference=_CONV_HELPERS)
@@ -289,6 +299,7 @@ def conv_backward_test(target):
 
 def check_create_mask_from_window(target, shape=(2, 3), seed=1, ties=False):
     """create_mask_from_window on a random window (with ``ties``, two entries share the maximum)."""
+    __tracebackhide__ = True
     x = _rng(seed).standard_normal(shape)
     if ties:
         flat = x.ravel()
@@ -310,6 +321,7 @@ def check_create_mask_from_window(target, shape=(2, 3), seed=1, ties=False):
 
 def create_mask_from_window_test(target):
     """Visible test of create_mask_from_window: a boolean-like mask of the window's maximum."""
+    __tracebackhide__ = True
     check_create_mask_from_window(target, (2, 3), seed=1)
     check_create_mask_from_window(target, (3, 3), seed=2)
     all_passed()
@@ -317,6 +329,7 @@ def create_mask_from_window_test(target):
 
 def check_distribute_value(target, dz=2.0, shape=(2, 2)):
     """distribute_value(dz, shape) must be an array of ``shape`` full of dz / (n_H * n_W)."""
+    __tracebackhide__ = True
     got = call("distribute_value", target, dz, shape)
     expected = ref.distribute_value(dz, shape)
     check_close(
@@ -332,6 +345,7 @@ def check_distribute_value(target, dz=2.0, shape=(2, 2)):
 
 def distribute_value_test(target):
     """Visible test of distribute_value."""
+    __tracebackhide__ = True
     check_distribute_value(target, 2.0, (2, 2))
     check_distribute_value(target, 3.0, (3, 2))
     all_passed()
@@ -343,6 +357,7 @@ def distribute_value_test(target):
 
 def check_pool_backward(target, A_shape=(2, 5, 3, 2), f=2, stride=1, mode="max", seed=1):
     """pool_backward on a reference cache and random dA, overlapping windows when stride < f."""
+    __tracebackhide__ = True
     A_prev = _rng(seed).standard_normal(A_shape)
     hparameters = {"f": f, "stride": stride}
     A, cache = ref.pool_forward(A_prev, hparameters, mode)
@@ -384,6 +399,7 @@ def _pool_backward_assigning(dA, cache, mode):
 
 def pool_backward_test(target):
     """Visible test of pool_backward: max and average, overlapping and non-overlapping windows."""
+    __tracebackhide__ = True
     A_prev = _rng(1).standard_normal((2, 5, 3, 2))
     A, cache = ref.pool_forward(A_prev, {"f": 2, "stride": 1}, "max")
     got = call("pool_backward", target, np.ones_like(A), cache, mode="max", with_reference=_POOL_HELPERS)

@@ -194,6 +194,7 @@ def check_identity_block(target, X_shape=(3, 5, 5, 6), f=3, filters=(4, 5, 6), s
     with the reference for training=False and training=True on a fixed input of shape ``X_shape``
     (its last axis must equal filters[2]), and calls it once with its default arguments.
     """
+    __tracebackhide__ = True
     if X_shape[-1] != filters[2]:
         raise ValueError(f"check_identity_block: X_shape[-1] ({X_shape[-1]}) must equal filters[2] ({filters[2]})")
     X = _fixed_input(X_shape, seed)
@@ -207,6 +208,7 @@ def check_identity_block(target, X_shape=(3, 5, 5, 6), f=3, filters=(4, 5, 6), s
 
 def identity_block_test(target):
     """Visible test of identity_block."""
+    __tracebackhide__ = True
     check_identity_block(target)
     all_passed()
 
@@ -217,6 +219,7 @@ def check_convolutional_block(target, X_shape=(2, 7, 7, 5), f=3, filters=(3, 4, 
     Same checks as :func:`check_identity_block` with four Conv2D layers (projection shortcut) and the
     output size ceil(n / s); also checks that s defaults to 2.
     """
+    __tracebackhide__ = True
     X = _fixed_input(X_shape, seed)
     _check_block(target, "convolutional_block", X, f, filters, s, seed)
     out = _numpy(call("convolutional_block", target, X, f, list(filters)), "convolutional_block")
@@ -228,6 +231,7 @@ def check_convolutional_block(target, X_shape=(2, 7, 7, 5), f=3, filters=(3, 4, 
 
 def convolutional_block_test(target):
     """Visible test of convolutional_block."""
+    __tracebackhide__ = True
     check_convolutional_block(target)
     all_passed()
 
@@ -269,6 +273,7 @@ def check_ResNet50(target, input_shape=(64, 64, 3), classes=6, expected_params=R
     namespace (a broken block costs only the block's points). Compares layer kinds and output shapes
     in graph order with the reference, the parameter count, and the softmax output.
     """
+    __tracebackhide__ = True
     fn = "ResNet50"
     model = call(fn, target, input_shape=input_shape, classes=classes, with_reference=_reference_blocks())
     if not isinstance(model, keras.Model):
@@ -303,6 +308,7 @@ def check_ResNet50(target, input_shape=(64, 64, 3), classes=6, expected_params=R
 
 def ResNet50_test(target):
     """Visible test of ResNet50 (64x64x3 inputs, 6 classes, 23,600,006 parameters)."""
+    __tracebackhide__ = True
     check_ResNet50(target)
     all_passed()
 

@@ -63,6 +63,7 @@ def _sublayers(layer):
 
 def check_data_augmenter(target, image_shape=(32, 40, 3), seed=0):
     """data_augmenter() must give flip (horizontal only) + rotation (factor 0.2), identity at inference."""
+    __tracebackhide__ = True
     from helpers.backend import keras
 
     name = "data_augmenter"
@@ -107,6 +108,7 @@ def check_data_augmenter(target, image_shape=(32, 40, 3), seed=0):
 
 def data_augmenter_test(target):
     """Visible test of data_augmenter: its layers and their effect."""
+    __tracebackhide__ = True
     check_data_augmenter(target, (32, 40, 3), seed=0)
     all_passed()
 
@@ -128,6 +130,7 @@ def check_transfer_model(target, image_shape, backbone, seed=0):
     one output) and values: at inference the output must equal
     Dense(GlobalAveragePooling(backbone(preprocess(x)))) computed here with the student's Dense.
     """
+    __tracebackhide__ = True
     from helpers.backend import keras
 
     name = "transfer_model"
@@ -204,6 +207,7 @@ def check_transfer_model(target, image_shape, backbone, seed=0):
 
 def transfer_model_test(target):
     """Visible test of transfer_model on the course's ImageNet backbone at 96x96."""
+    __tracebackhide__ = True
     from helpers.models.backbones import load_backbone
 
     check_transfer_model(target, (96, 96, 3), load_backbone((96, 96, 3)), seed=0)
@@ -216,6 +220,7 @@ def transfer_model_test(target):
 
 def check_prepare_fine_tuning(target, image_shape, backbone, fine_tune_at, base_learning_rate):
     """Unfreezing from ``fine_tune_at`` on (batch norm frozen) and recompiling at base_learning_rate / 10."""
+    __tracebackhide__ = True
     from helpers.backend import keras
 
     name = "prepare_fine_tuning"
@@ -271,6 +276,7 @@ def check_prepare_fine_tuning(target, image_shape, backbone, fine_tune_at, base_
 
 def prepare_fine_tuning_test(target):
     """Visible test of prepare_fine_tuning on the course's ImageNet backbone."""
+    __tracebackhide__ = True
     from helpers.models.backbones import load_backbone
 
     backbone = load_backbone((96, 96, 3))
