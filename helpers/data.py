@@ -243,6 +243,19 @@ def _finish(img, rng, lighting_x, lighting_y, light_amp, noise_sigma):
     return np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
 
 
+def _labels(rng, n, labels, n_classes, range_message):
+    """Labels to render: balanced classes in random order when ``labels`` is None, else the given
+    (n,) integers, checked to lie in 0..n_classes-1 (ValueError with ``range_message`` otherwise)."""
+    if labels is None:
+        return _balanced_labels(rng, n, n_classes)
+    labels = np.asarray(labels)
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be {n} integers, got shape {labels.shape} dtype {labels.dtype}")
+    if labels.min() < 0 or labels.max() > n_classes - 1:
+        raise ValueError(range_message)
+    return labels.astype(np.int64)
+
+
 def _balanced_labels(rng, n, n_classes):
     """n labels with every class as equally often as possible, in random order."""
     labels = np.arange(n, dtype=np.int64) % n_classes
@@ -415,19 +428,9 @@ def make_signs(n, seed, size=64, labels=None):
     Returns: X uint8 (n, size, size, 3), y int64 (n,) -- the number of raised fingers.
     Deterministic: the same (n, seed, size, labels) give the same images.
     """
-    n = _check_count(n)
-    seed = _check_seed(seed)
-    size = _check_size(size)
+    n, seed, size = _check_count(n), _check_seed(seed), _check_size(size)
     rng = np.random.default_rng(seed)
-    if labels is None:
-        labels = _balanced_labels(rng, n, 6)
-    else:
-        labels = np.asarray(labels)
-        if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(f"labels must be {n} integers, got shape {labels.shape} dtype {labels.dtype}")
-        if labels.min() < 0 or labels.max() > 5:
-            raise ValueError("labels must be finger counts between 0 and 5")
-        labels = labels.astype(np.int64)
+    labels = _labels(rng, n, labels, 6, "labels must be finger counts between 0 and 5")
     params = _sign_params(rng, labels)
     return _render_chunks(_render_signs, params, n, seed, size), labels
 
@@ -606,19 +609,9 @@ def make_happy(n, seed, size=64, labels=None):
     Inputs: n (int >= 1), seed (int >= 0), size (pixels, 16..512), labels: optional (n,) of 0/1.
     Returns: X uint8 (n, size, size, 3), y int64 (n,).
     """
-    n = _check_count(n)
-    seed = _check_seed(seed)
-    size = _check_size(size)
+    n, seed, size = _check_count(n), _check_seed(seed), _check_size(size)
     rng = np.random.default_rng(seed)
-    if labels is None:
-        labels = _balanced_labels(rng, n, 2)
-    else:
-        labels = np.asarray(labels)
-        if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(f"labels must be {n} integers, got shape {labels.shape} dtype {labels.dtype}")
-        if labels.min() < 0 or labels.max() > 1:
-            raise ValueError("labels must be 0 (not smiling) or 1 (smiling)")
-        labels = labels.astype(np.int64)
+    labels = _labels(rng, n, labels, 2, "labels must be 0 (not smiling) or 1 (smiling)")
     params = _happy_params(rng, labels)
     return _render_chunks(_render_happy, params, n, seed, size), labels
 
