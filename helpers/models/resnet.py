@@ -54,6 +54,20 @@ def _names(name):
     }
 
 
+def _main_path(X, f, filters, s, training, initializer, n):
+    """Main path shared by both blocks: 1x1 conv F1 stride s -> BN -> ReLU -> f x f conv F2 ('same')
+    -> BN -> ReLU -> 1x1 conv F3 -> BN. X: (m, n_H, n_W, n_C) -> (m, ceil(n_H/s), ceil(n_W/s), F3)."""
+    F1, F2, F3 = filters
+    X = layers.Conv2D(F1, 1, strides=s, padding="valid", kernel_initializer=initializer(seed=0), name=n["2a"])(X)
+    X = layers.BatchNormalization(axis=3, name=n["bn2a"])(X, training=training)
+    X = layers.Activation("relu", name=n["relu2a"])(X)
+    X = layers.Conv2D(F2, f, strides=1, padding="same", kernel_initializer=initializer(seed=0), name=n["2b"])(X)
+    X = layers.BatchNormalization(axis=3, name=n["bn2b"])(X, training=training)
+    X = layers.Activation("relu", name=n["relu2b"])(X)
+    X = layers.Conv2D(F3, 1, strides=1, padding="valid", kernel_initializer=initializer(seed=0), name=n["2c"])(X)
+    return layers.BatchNormalization(axis=3, name=n["bn2c"])(X, training=training)
+
+
 def identity_block(X, f, filters, training=True, initializer=random_uniform, name=None):
     """Bottleneck residual block whose shortcut is the identity.
 
@@ -74,14 +88,7 @@ def identity_block(X, f, filters, training=True, initializer=random_uniform, nam
     F1, F2, F3 = _check_filters(filters, "identity_block")
     n = _names(name)
     X_shortcut = X
-    X = layers.Conv2D(F1, 1, strides=1, padding="valid", kernel_initializer=initializer(seed=0), name=n["2a"])(X)
-    X = layers.BatchNormalization(axis=3, name=n["bn2a"])(X, training=training)
-    X = layers.Activation("relu", name=n["relu2a"])(X)
-    X = layers.Conv2D(F2, f, strides=1, padding="same", kernel_initializer=initializer(seed=0), name=n["2b"])(X)
-    X = layers.BatchNormalization(axis=3, name=n["bn2b"])(X, training=training)
-    X = layers.Activation("relu", name=n["relu2b"])(X)
-    X = layers.Conv2D(F3, 1, strides=1, padding="valid", kernel_initializer=initializer(seed=0), name=n["2c"])(X)
-    X = layers.BatchNormalization(axis=3, name=n["bn2c"])(X, training=training)
+    X = _main_path(X, f, (F1, F2, F3), 1, training, initializer, n)
     X = layers.Add(name=n["add"])([X, X_shortcut])
     return layers.Activation("relu", name=n["out"])(X)
 
@@ -105,14 +112,7 @@ def convolutional_block(X, f, filters, s=2, training=True, initializer=glorot_un
     F1, F2, F3 = _check_filters(filters, "convolutional_block")
     n = _names(name)
     X_shortcut = X
-    X = layers.Conv2D(F1, 1, strides=s, padding="valid", kernel_initializer=initializer(seed=0), name=n["2a"])(X)
-    X = layers.BatchNormalization(axis=3, name=n["bn2a"])(X, training=training)
-    X = layers.Activation("relu", name=n["relu2a"])(X)
-    X = layers.Conv2D(F2, f, strides=1, padding="same", kernel_initializer=initializer(seed=0), name=n["2b"])(X)
-    X = layers.BatchNormalization(axis=3, name=n["bn2b"])(X, training=training)
-    X = layers.Activation("relu", name=n["relu2b"])(X)
-    X = layers.Conv2D(F3, 1, strides=1, padding="valid", kernel_initializer=initializer(seed=0), name=n["2c"])(X)
-    X = layers.BatchNormalization(axis=3, name=n["bn2c"])(X, training=training)
+    X = _main_path(X, f, (F1, F2, F3), s, training, initializer, n)
     X_shortcut = layers.Conv2D(F3, 1, strides=s, padding="valid", kernel_initializer=initializer(seed=0),
                                name=n["1"])(X_shortcut)
     X_shortcut = layers.BatchNormalization(axis=3, name=n["bn1"])(X_shortcut, training=training)
