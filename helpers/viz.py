@@ -460,6 +460,12 @@ def _slider(label, value, lo, hi, step=1, continuous=True):
                        continuous_update=continuous, style={"description_width": "100px"})
 
 
+def _row(children):
+    """Widgets side by side that wrap onto the next line when the notebook is too narrow for them
+    (a plain HBox would push the last ones past the output area's edge, where they are cut off)."""
+    return widgets.HBox(children, layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"))
+
+
 def _figure_image():
     # Shown at its natural size (flex containers would otherwise stretch it and blur the text).
     return widgets.Image(format="png", layout=widgets.Layout(
@@ -486,8 +492,8 @@ class ConvExplorer(widgets.VBox):
             c.observe(self._geometry_changed, names="value")
         self.step.observe(self._render_step, names="value")
         self.same.on_click(self._set_same)
-        controls = widgets.HBox([widgets.VBox([self.n, self.f]), widgets.VBox([self.pad, self.stride]),
-                           widgets.VBox([self.step, self.same])])
+        controls = _row([widgets.VBox([self.n, self.f]), widgets.VBox([self.pad, self.stride]),
+                         widgets.VBox([self.step, self.same])])
         super().__init__([controls, self.formula, self.notes, self.grids])
         self._geometry_changed()
 
@@ -559,8 +565,8 @@ class EdgeExplorer(widgets.VBox):
         for c in self.cells:
             c.observe(self._typed, names="value")
         grid = widgets.GridBox(self.cells, layout=widgets.Layout(grid_template_columns="repeat(3, 64px)"))
-        controls = widgets.HBox([widgets.VBox([self.photo, self.kernel_name, self.flip_sign]),
-                           widgets.VBox([widgets.HTML("<b>3x3 kernel</b> (edit me)"), grid])])
+        controls = _row([widgets.VBox([self.photo, self.kernel_name, self.flip_sign]),
+                         widgets.VBox([widgets.HTML("<b>3x3 kernel</b> (edit me)"), grid])])
         super().__init__([controls, self.image, self.info])
         self._preset()
 
@@ -637,8 +643,8 @@ class PoolingPlayground(widgets.VBox):
         self._cache: dict = {}
         for c in (self.photo, self.operation, self.f, self.stride, self.pad):
             c.observe(self._update, names="value")
-        super().__init__([widgets.HBox([self.photo, self.operation]),
-                          widgets.HBox([self.f, self.stride, self.pad]), self.info, self.image])
+        super().__init__([_row([self.photo, self.operation]),
+                          _row([self.f, self.stride, self.pad]), self.info, self.image])
         self._update()
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
@@ -707,7 +713,7 @@ class FlipExplorer(widgets.VBox):
         self.image = _figure_image()
         self.kernel_name.observe(self._update, names="value")
         self.dots.observe(self._update, names="value")
-        super().__init__([widgets.HBox([self.kernel_name, self.dots]), self.image])
+        super().__init__([_row([self.kernel_name, self.dots]), self.image])
         self._update()
 
     def dot_image(self) -> np.ndarray:
@@ -749,10 +755,9 @@ class ParameterCounter(widgets.VBox):
         self.image = _figure_image()
         for c in (self.n, self.n_c_prev, self.f, self.n_c, self.pad, self.stride):
             c.observe(self._update, names="value")
-        super().__init__([widgets.HBox([widgets.VBox([self.n, self.n_c_prev, self.f]),
-                                  widgets.VBox([self.n_c, self.pad, self.stride])]),
-                          widgets.HBox([self.table, self.image],
-                                       layout=widgets.Layout(align_items="flex-start"))])
+        super().__init__([_row([widgets.VBox([self.n, self.n_c_prev, self.f]),
+                                widgets.VBox([self.n_c, self.pad, self.stride])]),
+                          _row([self.table, self.image])])
         self._update()
 
     def _update(self, _=None):
@@ -833,9 +838,9 @@ class ActivationVisualiser(widgets.VBox):
         self.target.observe(self._render_overview, names="value")
         self.upload.observe(self._uploaded, names="value")
         super().__init__([
-            widgets.HBox([self.index, self.upload, self.target]), self.prediction, self.overview,
-            widgets.HBox([self.layer, self.channel]),
-            widgets.HBox([self.mosaic, self.zoom], layout=widgets.Layout(align_items="flex-start"))])
+            _row([self.index, self.upload, self.target]), self.prediction, self.overview,
+            _row([self.layer, self.channel]),
+            _row([self.mosaic, self.zoom])])
         self._image_changed()
 
     def _class_name(self, i):

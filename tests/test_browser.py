@@ -36,6 +36,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
 LECTURE = REPO / "course" / "week1" / "01_Edges_and_the_Convolution_Operation.ipynb"
+LECTURE_4 = REPO / "course" / "week1" / "04_What_a_ConvNet_Sees.ipynb"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -129,6 +130,12 @@ def jupyterlab(tmp_path):
         yield server
 
 
+@pytest.fixture
+def jupyterlab_lecture_4(tmp_path):
+    with serve_notebook(LECTURE_4, tmp_path) as server:
+        yield server
+
+
 KERNEL_IDLE = """() => {
   const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
   const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
@@ -217,3 +224,61 @@ def test_lecture_widgets_render_and_react_in_chromium(jupyterlab):
             context.close()
     elapsed = time.monotonic() - start
     print(f"browser part took {elapsed:.1f} s; screenshots in {shots}")
+
+
+# Shown size vs the PNG's own size of every picture in an element (a picture drawn with another
+# aspect ratio than its PNG is squeezed), and its right edge vs its output area's (a picture past
+# it is cut off: output areas hide what overflows).
+SHOWN_SIZES = """el => Array.from(el.querySelectorAll('img')).filter(i => i.naturalWidth > 0).map(i => {
+  const r = i.getBoundingClientRect();
+  const out = i.closest('.jp-OutputArea-output').getBoundingClientRect();
+  return {shown: [r.width, r.height], natural: [i.naturalWidth, i.naturalHeight],
+          right: r.right, output_right: out.right};
+})"""
+
+
+def test_activation_visualiser_pictures_keep_their_shape_and_follow_the_channel(jupyterlab_lecture_4):
+    """Lecture 4 in a narrow window: each picture of the ActivationVisualiser is drawn whole, with its
+    PNG's aspect ratio (within 3%) and inside its output area (side-by-side pictures that do not fit
+    go below each other), and moving the channel slider redraws the enlarged channel."""
+    from playwright.sync_api import sync_playwright
+
+    server = jupyterlab_lecture_4
+    shots = Path(os.environ.get("CNN_COURSE_SCREENSHOTS") or server["tmp"] / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        context = launch(p, server["tmp"] / "chromium-profile")
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            page.set_viewport_size({"width": 900, "height": 1000})
+            open_and_run(page, server["url"], timeout_ms=240_000)
+            assert "Error displaying widget" not in page.locator(".jp-Notebook").inner_text()
+            visualiser = page.locator(".widget-vbox").filter(
+                has=page.locator(".widget-label", has_text="channel")).first
+            visualiser.scroll_into_view_if_needed()
+            images = visualiser.locator("img")
+            images.last.wait_for(state="visible", timeout=30_000)
+            page.wait_for_function("el => Array.from(el.querySelectorAll('img')).length >= 3 && "
+                                   "Array.from(el.querySelectorAll('img')).every(i => i.complete && i.naturalWidth > 50)",
+                                   arg=visualiser.element_handle(), timeout=30_000)
+            visualiser.screenshot(path=str(shots / "activation_visualiser.png"))
+            sizes = visualiser.evaluate(SHOWN_SIZES)
+            assert len(sizes) >= 3, sizes
+            for size in sizes:
+                (w, h), (nw, nh) = size["shown"], size["natural"]
+                assert w > 0 and h > 0, f"a picture is not shown: {size}"
+                assert abs((w / h) / (nw / nh) - 1) < 0.03, f"a picture is squeezed: {size}"
+                # 3 px: ipywidgets' own 2 px margin around a widget that is 100% wide
+                assert size["right"] <= size["output_right"] + 3, f"a picture is cut off on the right: {size}"
+
+            zoom = images.last
+            src_before = zoom.get_attribute("src")
+            handle = visualiser.locator(".noUi-handle").last  # image slider first, channel slider last
+            handle.focus()
+            handle.press("ArrowRight")
+            page.wait_for_function("([img, old]) => img.getAttribute('src') !== old",
+                                   arg=[zoom.element_handle(), src_before], timeout=30_000)
+            visualiser.screenshot(path=str(shots / "activation_visualiser_channel_1.png"))
+            assert "Error displaying widget" not in page.locator(".jp-Notebook").inner_text()
+        finally:
+            context.close()

@@ -115,6 +115,45 @@ def test_reference_resnet50_layer_names_and_parameter_count():
         assert tuple(model.get_layer(name).output.shape) == shape, name
 
 
+def test_zero_init_residual_starts_every_block_as_the_identity():
+    """prepare_for_short_training zeroes the 16 closing batch norms: an identity block then passes
+    its input through unchanged (ReLU of a non-negative input), and every momentum is the one asked."""
+    from helpers.backend import keras
+    from helpers.models.resnet import batch_norm_layers, prepare_for_short_training, resnet50
+
+    model = resnet50()
+    assert prepare_for_short_training(model, bn_momentum=0.9, zero_init_residual=True) == 16
+    assert {layer.momentum for layer in batch_norm_layers(model)} == {0.9}
+    probe = keras.Model(model.inputs, [model.get_layer("res2a_relu").output, model.get_layer("res2b_relu").output])
+    block_in, block_out = probe.predict(np.random.default_rng(0).random((2, 64, 64, 3), dtype="float32"), verbose=0)
+    np.testing.assert_allclose(block_out, block_in, atol=1e-6)  # exact up to float32 rounding of +0
+    with pytest.raises(ValueError, match="bn_momentum"):
+        prepare_for_short_training(model, bn_momentum=1.0)
+    with pytest.raises(ValueError, match="branch2c"):
+        prepare_for_short_training(resnet50(named=False))
+
+
+def test_recalibrate_batch_norm_sets_moving_statistics_to_the_batch_averages():
+    """After recalibration the moving mean/variance equal the mean over batches of the batch moments
+    (float32 sums: tolerance 1e-5 relative); gamma, beta and the momenta are left as they were."""
+    from helpers.backend import keras
+    from helpers.models.resnet import recalibrate_batch_norm
+
+    inputs = keras.Input((4, 4, 2))
+    norm = keras.layers.BatchNormalization(momentum=0.99)
+    model = keras.Model(inputs, keras.layers.Flatten()(norm(inputs)))
+    X = (3.0 + 2.0 * np.random.default_rng(1).standard_normal((12, 4, 4, 2))).astype("float32")
+    assert recalibrate_batch_norm(model, X, batch_size=4) == 3
+    batches = X.reshape(3, 4 * 4 * 4, 2)
+    np.testing.assert_allclose(np.asarray(norm.moving_mean), batches.mean(axis=1).mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(norm.moving_variance), batches.var(axis=1).mean(axis=0), rtol=1e-5)
+    assert norm.momentum == 0.99
+    np.testing.assert_array_equal(np.asarray(norm.gamma), 1.0)
+    np.testing.assert_array_equal(np.asarray(norm.beta), 0.0)
+    with pytest.raises(ValueError, match="batch_size"):
+        recalibrate_batch_norm(model, X, batch_size=0)
+
+
 # --------------------------------------------------------------------------------------------
 # the real autograder
 

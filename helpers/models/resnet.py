@@ -172,7 +172,82 @@ def resnet50(input_shape=(64, 64, 3), classes=6, identity=None, convolutional=No
     return keras.Model(inputs=X_input, outputs=X, name="ResNet50")
 
 
+# --------------------------------------------------------------------------------------------
+# Training helpers used by scripts/train_resnet50_signs.py (not part of the graded functions)
+# --------------------------------------------------------------------------------------------
 
+
+def batch_norm_layers(model):
+    """The model's BatchNormalization layers, in order (nested models are not searched)."""
+    return [layer for layer in model.layers if isinstance(layer, layers.BatchNormalization)]
+
+
+def prepare_for_short_training(model, bn_momentum=0.9, zero_init_residual=True):
+    """Set every batch norm's momentum and, optionally, start every residual block as the identity.
+
+    With ``zero_init_residual`` the gamma of each main path's last batch norm (the layers named
+    ``bn<block>_branch2c``) is set to 0 (Goyal et al. 2017): the main path then outputs 0 and the
+    block computes ReLU(shortcut), so a deep network trains like a shallow one at first. A momentum
+    below Keras' 0.99 lets the moving statistics follow the weights during a short training.
+
+    Inputs:
+    - model: a ResNet built by :func:`resnet50` (named layers)
+    - bn_momentum: float in [0, 1)
+    - zero_init_residual: bool
+
+    Returns:
+    - the number of batch norms whose gamma was zeroed (16 for ResNet-50)
+    """
+    if not 0.0 <= float(bn_momentum) < 1.0:
+        raise ValueError(f"bn_momentum must be in [0, 1), got {bn_momentum!r}")
+    zeroed = 0
+    for layer in batch_norm_layers(model):
+        layer.momentum = float(bn_momentum)
+        if zero_init_residual and layer.name.endswith("_branch2c"):
+            layer.gamma.assign(keras.ops.zeros_like(layer.gamma))
+            zeroed += 1
+    if zero_init_residual and zeroed == 0:
+        raise ValueError("zero_init_residual: the model has no batch norm named *_branch2c; "
+                         "build it with resnet50(named=True)")
+    return zeroed
+
+
+def recalibrate_batch_norm(model, X, batch_size=120):
+    """Replace every batch norm's moving mean and variance by their averages over the batches of X.
+
+    The model runs in training mode on X, batch by batch, and no weight changes: before batch k
+    (k = 0, 1, ...) every momentum is set to k / (k + 1), so that after the last batch
+
+        moving_mean     = mean over batches of the batch means
+        moving_variance = mean over batches of the batch variances
+
+    Momenta are restored afterwards. Use it after a short training, whose moving averages still
+    carry statistics of earlier weights.
+
+    Inputs:
+    - model: a Keras model with BatchNormalization layers
+    - X: array (m, ...) of training inputs, m >= 1
+    - batch_size: int >= 1
+
+    Returns:
+    - the number of batches used
+    """
+    if len(X) == 0 or int(batch_size) < 1:
+        raise ValueError(f"recalibrate_batch_norm needs at least one input and batch_size >= 1, "
+                         f"got {len(X)} inputs and batch_size={batch_size!r}")
+    bns = batch_norm_layers(model)
+    saved = [layer.momentum for layer in bns]
+    batches = 0
+    try:
+        for k, start in enumerate(range(0, len(X), int(batch_size))):
+            for layer in bns:
+                layer.momentum = k / (k + 1)
+            model(X[start:start + int(batch_size)], training=True)
+            batches = k + 1
+    finally:
+        for layer, momentum in zip(bns, saved):
+            layer.momentum = momentum
+    return batches
 
 
 #: Curves and test accuracy of the full training run made by scripts/train_resnet50_signs.py.
@@ -193,4 +268,7 @@ def load_signs_run():
     if not path.is_file():
         return None
     return json.loads(path.read_text())
-__all__ = ["identity_block", "convolutional_block", "resnet50", "load_signs_run", "RESNET50_STAGES"]
+
+
+__all__ = ["identity_block", "convolutional_block", "resnet50", "load_signs_run", "RESNET50_STAGES",
+           "batch_norm_layers", "prepare_for_short_training", "recalibrate_batch_norm"]
