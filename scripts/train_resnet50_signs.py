@@ -142,7 +142,8 @@ def main(argv=None):
             if not args.time_only:  # written after every epoch, so an interrupted run still leaves its record
                 Path(args.out).write_text(json.dumps(record(), indent=1) + "\n")
 
-    model.fit(train, validation_data=(X_test, Y_test), epochs=epochs, verbose=0, callbacks=[Recorder()])
+    model.fit(train, validation_data=(X_test, Y_test), epochs=epochs, verbose=0, callbacks=[Recorder()],
+              shuffle=False)  # the data set shuffles itself each epoch
     if args.time_only:
         print(f"seconds per epoch (first includes tracing): {[round(t) for t in times]}")
         return

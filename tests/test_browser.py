@@ -37,6 +37,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[1]
 LECTURE = REPO / "course" / "week1" / "01_Edges_and_the_Convolution_Operation.ipynb"
 LECTURE_4 = REPO / "course" / "week1" / "04_What_a_ConvNet_Sees.ipynb"
+LECTURES_2_3 = [REPO / "course" / "week1" / "02_Padding_Strides_Volumes_and_Pooling.ipynb",
+                REPO / "course" / "week1" / "03_Conv_Layers_Parameters_and_Why_Convolutions.ipynb"]
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -85,6 +87,11 @@ def serve_notebook(notebook: Path, tmp_path: Path):
     # No news / update checks (they would try the network and pop up a toast).
     (settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # Every cell in the page (JupyterLab 4 otherwise renders only cells near the viewport), so the
+    # tests can look at all the outputs without scrolling.
+    notebook_settings = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
+    notebook_settings.mkdir(parents=True)
+    (notebook_settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     port, token = free_port(), secrets.token_hex(16)
     env = dict(os.environ)
     env.update({
@@ -262,14 +269,7 @@ def test_activation_visualiser_pictures_keep_their_shape_and_follow_the_channel(
                                    "Array.from(el.querySelectorAll('img')).every(i => i.complete && i.naturalWidth > 50)",
                                    arg=visualiser.element_handle(), timeout=30_000)
             visualiser.screenshot(path=str(shots / "activation_visualiser.png"))
-            sizes = visualiser.evaluate(SHOWN_SIZES)
-            assert len(sizes) >= 3, sizes
-            for size in sizes:
-                (w, h), (nw, nh) = size["shown"], size["natural"]
-                assert w > 0 and h > 0, f"a picture is not shown: {size}"
-                assert abs((w / h) / (nw / nh) - 1) < 0.03, f"a picture is squeezed: {size}"
-                # 3 px: ipywidgets' own 2 px margin around a widget that is 100% wide
-                assert size["right"] <= size["output_right"] + 3, f"a picture is cut off on the right: {size}"
+            assert len(assert_pictures_whole(visualiser)) >= 3
 
             zoom = images.last
             src_before = zoom.get_attribute("src")
@@ -280,5 +280,52 @@ def test_activation_visualiser_pictures_keep_their_shape_and_follow_the_channel(
                                    arg=[zoom.element_handle(), src_before], timeout=30_000)
             visualiser.screenshot(path=str(shots / "activation_visualiser_channel_1.png"))
             assert "Error displaying widget" not in page.locator(".jp-Notebook").inner_text()
+        finally:
+            context.close()
+
+
+def assert_pictures_whole(element):
+    """Assert that every loaded picture in ``element`` (a Playwright locator) is shown whole and
+    unsqueezed; return their sizes."""
+    sizes = element.evaluate(SHOWN_SIZES)
+    for size in sizes:
+        (w, h), (nw, nh) = size["shown"], size["natural"]
+        assert w > 0 and h > 0, f"a picture is not shown: {size}"
+        assert abs((w / h) / (nw / nh) - 1) < 0.03, f"a picture is squeezed: {size}"
+        # 3 px: ipywidgets' own 2 px margin around a widget that is 100% wide
+        assert size["right"] <= size["output_right"] + 3, f"a picture is cut off on the right: {size}"
+    return sizes
+
+
+@pytest.mark.parametrize("lecture", LECTURES_2_3, ids=lambda p: p.stem[:2])
+def test_lecture_runs_in_a_narrow_window_and_its_first_widget_reacts(lecture, tmp_path):
+    """Lectures 2 and 3 in a 900 px window: every cell runs, every widget renders, every picture is
+    whole and unsqueezed, and moving the first slider changes what its widget shows."""
+    from playwright.sync_api import sync_playwright
+
+    with serve_notebook(lecture, tmp_path) as server, sync_playwright() as p:
+        context = launch(p, tmp_path / "chromium-profile")
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            page.set_viewport_size({"width": 900, "height": 1000})
+            open_and_run(page, server["url"], timeout_ms=240_000)
+            notebook = page.locator(".jp-Notebook")
+            assert "Error displaying widget" not in notebook.inner_text()
+            assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'],"
+                                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']").count() == 0, \
+                "a cell raised or wrote to stderr"
+            page.wait_for_function("el => Array.from(el.querySelectorAll('img')).every(i => i.complete)",
+                                   arg=notebook.element_handle(), timeout=30_000)
+            assert len(assert_pictures_whole(notebook)) >= 1
+            widget = page.locator(".jp-OutputArea-output").filter(has=page.locator(".noUi-handle")).first
+            handle = widget.locator(".noUi-handle").first
+            handle.scroll_into_view_if_needed()
+            before = widget.inner_html()
+            handle.focus()
+            handle.press("ArrowRight")
+            page.wait_for_function("([el, old]) => el.innerHTML !== old",
+                                   arg=[widget.element_handle(), before], timeout=30_000)
+            page.screenshot(path=str(tmp_path / f"{lecture.stem[:2]}_after_slider.png"))
+            assert "Error displaying widget" not in notebook.inner_text()
         finally:
             context.close()
