@@ -27,12 +27,13 @@ fine-tuning exercise can find blocks by name.
 
 from __future__ import annotations
 
-import hashlib
 import string
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from helpers.models.npz_weights import file_sha256, load_npz_weights  # noqa: F401 (file_sha256 re-exported)
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 #: The converted ImageNet weights (float32 arrays in a numpy ``.npz`` archive).
@@ -184,49 +185,14 @@ def EfficientNetLite0(
     return model
 
 
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_weights(model, path: str | Path = WEIGHTS_PATH, check_hash: bool = True) -> None:
     """Copy weights from an ``.npz`` (keys ``"<layer>/<index>"``) into the layers of ``model`` by name.
 
     Every weight of ``model`` must be found with the right shape; extra arrays in the file (the
-    classifier, for a model built without top) are ignored. Raises ValueError otherwise.
+    classifier, for a model built without top) are ignored. With ``check_hash`` the file must be the
+    shipped one (:data:`WEIGHTS_SHA256`). Raises ValueError otherwise.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"EfficientNet-Lite0 weights not found at {path}")
-    if check_hash:
-        found = file_sha256(path)
-        if found != WEIGHTS_SHA256:
-            raise ValueError(
-                f"EfficientNet-Lite0 weights at {path} have SHA-256 {found}, expected {WEIGHTS_SHA256}: "
-                "the file is damaged or was replaced (a Git LFS pointer?)"
-            )
-    with np.load(path) as archive:
-        stored = {key: archive[key] for key in archive.files}
-    for layer in model.layers:
-        current = layer.get_weights()
-        if not current:
-            continue
-        new = []
-        for index, value in enumerate(current):
-            key = f"{layer.name}/{index}"
-            if key not in stored:
-                raise ValueError(f"EfficientNet-Lite0 weights: {key} missing from {path}")
-            if stored[key].shape != value.shape:
-                raise ValueError(
-                    f"EfficientNet-Lite0 weights: {key} has shape {stored[key].shape} in {path}, "
-                    f"the model expects {value.shape}"
-                )
-            new.append(stored[key].astype(value.dtype))
-        layer.set_weights(new)
+    load_npz_weights(model, path, sha256=WEIGHTS_SHA256 if check_hash else None, what="EfficientNet-Lite0 weights")
 
 
 @lru_cache(maxsize=1)

@@ -19,6 +19,9 @@ Layout of tensors: NHWC (batch, height, width, channels) everywhere.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from helpers.backend import keras
 
 layers = keras.layers
@@ -252,6 +255,8 @@ def recalibrate_batch_norm(model, X, batch_size=120):
 
 #: Curves and test accuracy of the full training run made by scripts/train_resnet50_signs.py.
 SIGNS_RUN_FILE = "resnet50_signs_run.json"
+#: The weights that run ended with (float16 ``.npz``, keys "<layer>/<index>"; SHA-256 in the run record).
+SIGNS_WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "resnet50_signs_fp16.npz"
 
 
 def load_signs_run():
@@ -261,14 +266,36 @@ def load_signs_run():
     'history' (lists 'loss', 'accuracy', 'val_loss', 'val_accuracy', one value per epoch) and the
     training settings; written by ``scripts/train_resnet50_signs.py``. None when no run was recorded.
     """
-    import json
-    from pathlib import Path
-
     path = Path(__file__).with_name(SIGNS_RUN_FILE)
     if not path.is_file():
         return None
     return json.loads(path.read_text())
 
 
-__all__ = ["identity_block", "convolutional_block", "resnet50", "load_signs_run", "RESNET50_STAGES",
+def trained_on_signs(path=None):
+    """ResNet-50 (64x64x3 -> 6 classes) with the weights of the recorded run on the hand signs.
+
+    Inputs:
+    - path: an ``.npz`` written by the training script; default :data:`SIGNS_WEIGHTS_PATH`, which is
+      checked against the SHA-256 stored in the run record
+
+    Returns:
+    - keras.Model, not compiled (compile it to call ``evaluate``)
+
+    Raises ValueError when the file is missing, damaged or does not fit the model.
+    """
+    from helpers.models.npz_weights import load_npz_weights
+
+    sha256 = None
+    if path is None:
+        path = SIGNS_WEIGHTS_PATH
+        run = load_signs_run() or {}
+        sha256 = run.get("weights_sha256")
+    model = resnet50(input_shape=(64, 64, 3), classes=6)
+    load_npz_weights(model, path, sha256=sha256, what="ResNet-50 hand-signs weights")
+    return model
+
+
+__all__ = ["identity_block", "convolutional_block", "resnet50", "load_signs_run", "trained_on_signs",
+           "RESNET50_STAGES",
            "batch_norm_layers", "prepare_for_short_training", "recalibrate_batch_norm"]
