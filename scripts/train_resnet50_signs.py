@@ -26,6 +26,11 @@ differs from the notebook's one-epoch demo. Ten epochs of 34 steps are a very sh
 After training, the batch norms' moving statistics are recomputed over the whole training set with
 the final weights (``--no-recalibrate`` turns this off): the run records the test accuracy both before
 and after, and saves the recalibrated weights.
+
+Measured (10 epochs, 2 CPU cores, about 75 s per epoch; test accuracy before -> after recalibration):
+``--bn-momentum 0.99 --schedule step --no-zero-init-residual --no-augment`` 0.825 -> 0.992; defaults,
+seed 0 (the committed run) 0.975 -> 0.975; defaults, seed 1, 0.983 -> 0.992. Recalibration is what
+rescues the plain settings; the four changes make the test curve steady during training as well.
 """
 
 from __future__ import annotations
