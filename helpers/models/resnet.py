@@ -225,7 +225,8 @@ def recalibrate_batch_norm(model, X, batch_size=120):
         moving_variance = mean over batches of the batch variances
 
     Momenta are restored afterwards. Use it after a short training, whose moving averages still
-    carry statistics of earlier weights.
+    carry statistics of earlier weights. Frozen batch norms (``trainable=False``) run in inference
+    mode in Keras even when called with ``training=True``, so they keep their statistics.
 
     Inputs:
     - model: a Keras model with BatchNormalization layers
@@ -296,6 +297,5 @@ def trained_on_signs(path=None):
     return model
 
 
-__all__ = ["identity_block", "convolutional_block", "resnet50", "load_signs_run", "trained_on_signs",
-           "RESNET50_STAGES",
-           "batch_norm_layers", "prepare_for_short_training", "recalibrate_batch_norm"]
+__all__ = ["identity_block", "convolutional_block", "resnet50", "RESNET50_STAGES", "load_signs_run",
+           "trained_on_signs", "batch_norm_layers", "prepare_for_short_training", "recalibrate_batch_norm"]
