@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
 
 def logistic_accuracy(X_train, y_train, X_test, y_test, seed=0):
     """Test accuracy of an L2 logistic regression on raw pixels scaled to [0, 1]."""
@@ -32,6 +30,7 @@ def logistic_accuracy(X_train, y_train, X_test, y_test, seed=0):
 def convnet_accuracy(name, data, epochs, seed=0):
     """Train the week's ConvNet as the notebook does; return (test accuracy, seconds)."""
     from helpers.backend import keras
+    from helpers.data import convert_to_one_hot
     from helpers.models import week1
 
     keras.utils.set_random_seed(seed)
@@ -47,10 +46,9 @@ def convnet_accuracy(name, data, epochs, seed=0):
         model = week1.signs_model((64, 64, 3))
         model.compile(optimizer=keras.optimizers.Adam(0.005), loss="categorical_crossentropy",
                       metrics=["accuracy"])
-        eye = np.eye(len(classes), dtype="float32")
-        model.fit(X_train, eye[Y_train.reshape(-1)], epochs=epochs, batch_size=64, verbose=0,
-                  validation_data=(X_test, eye[Y_test.reshape(-1)]))
-        acc = model.evaluate(X_test, eye[Y_test.reshape(-1)], verbose=0)[1]
+        Y_train_1h, Y_test_1h = convert_to_one_hot(Y_train, len(classes)).T, convert_to_one_hot(Y_test, len(classes)).T
+        model.fit(X_train, Y_train_1h, epochs=epochs, batch_size=64, verbose=0, validation_data=(X_test, Y_test_1h))
+        acc = model.evaluate(X_test, Y_test_1h, verbose=0)[1]
     return float(acc), time.perf_counter() - t0
 
 

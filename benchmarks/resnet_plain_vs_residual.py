@@ -14,11 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from helpers.data import load_signs_dataset  # noqa: E402
+from helpers.data import convert_to_one_hot, load_signs_dataset  # noqa: E402
 from helpers.models.resnet_experiment import compare_plain_residual, downsample  # noqa: E402
 
 
@@ -30,10 +28,11 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     X_train, Y_train, X_test, Y_test, classes = load_signs_dataset()
-    eye = np.eye(len(classes), dtype="float32")
     t0 = time.perf_counter()
-    results = compare_plain_residual(downsample(X_train.astype("float32") / 255.0), eye[Y_train.reshape(-1)],
-                                     downsample(X_test.astype("float32") / 255.0), eye[Y_test.reshape(-1)],
+    results = compare_plain_residual(downsample(X_train.astype("float32") / 255.0),
+                                     convert_to_one_hot(Y_train, len(classes)).T,
+                                     downsample(X_test.astype("float32") / 255.0),
+                                     convert_to_one_hot(Y_test, len(classes)).T,
                                      depth=args.depth, width=args.width, epochs=args.epochs, seed=args.seed)
     print(f"depth {args.depth}, width {args.width}, {args.epochs} epochs, 1080 images at 32x32: "
           f"{time.perf_counter() - t0:.0f} s in all")

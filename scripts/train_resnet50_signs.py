@@ -53,12 +53,11 @@ from helpers.models.npz_weights import save_npz_weights  # noqa: E402
 
 def load_data():
     """Signs data scaled to [0, 1] with one-hot labels: (X_train, Y_train, X_test, Y_test)."""
-    from helpers.data import load_signs_dataset
+    from helpers.data import convert_to_one_hot, load_signs_dataset
 
     X_train, Y_train, X_test, Y_test, classes = load_signs_dataset()
-    eye = np.eye(len(classes), dtype="float32")
-    return (X_train.astype("float32") / 255.0, eye[np.asarray(Y_train).reshape(-1)],
-            X_test.astype("float32") / 255.0, eye[np.asarray(Y_test).reshape(-1)])
+    return (X_train.astype("float32") / 255.0, convert_to_one_hot(Y_train, len(classes)).T,
+            X_test.astype("float32") / 255.0, convert_to_one_hot(Y_test, len(classes)).T)
 
 
 def augmenter(seed):

@@ -4,7 +4,9 @@ An :class:`AssignmentNotebook` bundles one instructor notebook with its variants
 
 - in-process, :meth:`AssignmentNotebook.namespace` gives the notebook's globals after its imports
   and reference solutions (one function optionally replaced by a variant), so a test cell can be
-  run against a variant in milliseconds;
+  run against a variant in milliseconds; the ``assert_*`` methods are the checks every assignment's
+  test file makes with it (reference and correct variants pass, buggy ones fail with a message
+  naming the function, hard-coded ones pass only the visible tests, messages name the cause);
 - through the real autograder, :meth:`AssignmentNotebook.rounds` groups variants into submissions
   (round i holds the i-th variant of every function), :meth:`AssignmentNotebook.submission`
   builds each one from the release, and :func:`assert_rounds_scored` checks that every buggy
@@ -13,12 +15,16 @@ An :class:`AssignmentNotebook` bundles one instructor notebook with its variants
 
 from __future__ import annotations
 
+import contextlib
+import io
 from types import ModuleType
 
 import nbformat
+import pytest
 
+from helpers.grading import GradingFailure
 from tests import autograde
-from tests.notebook_cells import cells_by_grade_id, load_source, run_cell
+from tests.notebook_cells import cells_by_grade_id, load_source, run_cell, visible_part
 from tests.variants import Variant, variants_of
 
 
@@ -60,6 +66,48 @@ class AssignmentNotebook:
         if replacement is not None:
             run_cell(replacement.source, namespace)
         return namespace
+
+    def run_tests(self, function: str, namespace: dict, visible_only: bool = False) -> str:
+        """Run ``function``'s test cell (or only its visible part) in ``namespace``; return what it printed."""
+        cell = self.test_cell(function)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            run_cell(visible_part(cell) if visible_only else cell, namespace)
+        return printed.getvalue()
+
+    def assert_reference_passes(self, function: str, namespace: dict | None = None) -> None:
+        """The reference passes ``function``'s visible and hidden tests, ending with the success line."""
+        printed = self.run_tests(function, self.namespace() if namespace is None else namespace)
+        assert printed.strip().endswith("All tests passed."), printed
+
+    def assert_variant_passes(self, variant: Variant) -> None:
+        printed = self.run_tests(variant.function, self.namespace(variant))
+        assert "All tests passed." in printed, printed
+
+    def assert_variant_fails(self, variant: Variant) -> None:
+        """The variant fails its function's tests with a GradingFailure that starts with the function's
+        name and says what was expected."""
+        with pytest.raises(GradingFailure) as failure:
+            self.run_tests(variant.function, self.namespace(variant))
+        message = str(failure.value)
+        assert message.startswith(variant.function) and "expected" in message, message
+
+    def assert_hard_coded_caught(self, variant: Variant, match: str | None = None, visible: bool = True) -> None:
+        """A variant hard-coded to the visible tests passes them (when ``visible``) and fails the hidden
+        ones (with ``match`` in the message when given)."""
+        namespace = self.namespace(variant)
+        if visible:
+            self.run_tests(variant.function, namespace, visible_only=True)
+        with pytest.raises(GradingFailure, match=match):
+            self.run_tests(variant.function, namespace)
+
+    def assert_messages_name_causes(self, cases: dict[str, str]) -> None:
+        """``{variant_id: phrase}``: each buggy variant's failure message contains its phrase."""
+        for name, phrase in cases.items():
+            variant = next(v for v in self.buggy if variant_id(v) == name)
+            with pytest.raises(GradingFailure) as failure:
+                self.run_tests(variant.function, self.namespace(variant))
+            assert phrase in str(failure.value), (name, str(failure.value))
 
     def test_points(self) -> dict[str, int]:
         """``{grade_id: points}`` of the notebook's graded cells."""

@@ -233,6 +233,21 @@ def test_lecture_widgets_render_and_react_in_chromium(jupyterlab):
     print(f"browser part took {elapsed:.1f} s; screenshots in {shots}")
 
 
+@contextlib.contextmanager
+def narrow_page(playwright, server, width: int = 900):
+    """A Chromium page ``width`` px wide on ``server``'s notebook with every cell run and no widget
+    failing to display; the browser is closed afterwards."""
+    context = launch(playwright, server["tmp"] / "chromium-profile")
+    try:
+        page = context.pages[0] if context.pages else context.new_page()
+        page.set_viewport_size({"width": width, "height": 1000})
+        open_and_run(page, server["url"], timeout_ms=240_000)
+        assert "Error displaying widget" not in page.locator(".jp-Notebook").inner_text()
+        yield page
+    finally:
+        context.close()
+
+
 # Shown size vs the PNG's own size of every picture in an element (a picture drawn with another
 # aspect ratio than its PNG is squeezed), and its right edge vs its output area's (a picture past
 # it is cut off: output areas hide what overflows).
@@ -253,35 +268,27 @@ def test_activation_visualiser_pictures_keep_their_shape_and_follow_the_channel(
     server = jupyterlab_lecture_4
     shots = Path(os.environ.get("CNN_COURSE_SCREENSHOTS") or server["tmp"] / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        context = launch(p, server["tmp"] / "chromium-profile")
-        try:
-            page = context.pages[0] if context.pages else context.new_page()
-            page.set_viewport_size({"width": 900, "height": 1000})
-            open_and_run(page, server["url"], timeout_ms=240_000)
-            assert "Error displaying widget" not in page.locator(".jp-Notebook").inner_text()
-            visualiser = page.locator(".widget-vbox").filter(
-                has=page.locator(".widget-label", has_text="channel")).first
-            visualiser.scroll_into_view_if_needed()
-            images = visualiser.locator("img")
-            images.last.wait_for(state="visible", timeout=30_000)
-            page.wait_for_function("el => Array.from(el.querySelectorAll('img')).length >= 3 && "
-                                   "Array.from(el.querySelectorAll('img')).every(i => i.complete && i.naturalWidth > 50)",
-                                   arg=visualiser.element_handle(), timeout=30_000)
-            visualiser.screenshot(path=str(shots / "activation_visualiser.png"))
-            assert len(assert_pictures_whole(visualiser)) >= 3
+    with sync_playwright() as p, narrow_page(p, server) as page:
+        visualiser = page.locator(".widget-vbox").filter(
+            has=page.locator(".widget-label", has_text="channel")).first
+        visualiser.scroll_into_view_if_needed()
+        images = visualiser.locator("img")
+        images.last.wait_for(state="visible", timeout=30_000)
+        page.wait_for_function("el => Array.from(el.querySelectorAll('img')).length >= 3 && "
+                               "Array.from(el.querySelectorAll('img')).every(i => i.complete && i.naturalWidth > 50)",
+                               arg=visualiser.element_handle(), timeout=30_000)
+        visualiser.screenshot(path=str(shots / "activation_visualiser.png"))
+        assert len(assert_pictures_whole(visualiser)) >= 3
 
-            zoom = images.last
-            src_before = zoom.get_attribute("src")
-            handle = visualiser.locator(".noUi-handle").last  # image slider first, channel slider last
-            handle.focus()
-            handle.press("ArrowRight")
-            page.wait_for_function("([img, old]) => img.getAttribute('src') !== old",
-                                   arg=[zoom.element_handle(), src_before], timeout=30_000)
-            visualiser.screenshot(path=str(shots / "activation_visualiser_channel_1.png"))
-            assert "Error displaying widget" not in page.locator(".jp-Notebook").inner_text()
-        finally:
-            context.close()
+        zoom = images.last
+        src_before = zoom.get_attribute("src")
+        handle = visualiser.locator(".noUi-handle").last  # image slider first, channel slider last
+        handle.focus()
+        handle.press("ArrowRight")
+        page.wait_for_function("([img, old]) => img.getAttribute('src') !== old",
+                               arg=[zoom.element_handle(), src_before], timeout=30_000)
+        visualiser.screenshot(path=str(shots / "activation_visualiser_channel_1.png"))
+        assert "Error displaying widget" not in page.locator(".jp-Notebook").inner_text()
 
 
 def assert_pictures_whole(element):
@@ -303,29 +310,21 @@ def test_lecture_runs_in_a_narrow_window_and_its_first_widget_reacts(lecture, tm
     whole and unsqueezed, and moving the first slider changes what its widget shows."""
     from playwright.sync_api import sync_playwright
 
-    with serve_notebook(lecture, tmp_path) as server, sync_playwright() as p:
-        context = launch(p, tmp_path / "chromium-profile")
-        try:
-            page = context.pages[0] if context.pages else context.new_page()
-            page.set_viewport_size({"width": 900, "height": 1000})
-            open_and_run(page, server["url"], timeout_ms=240_000)
-            notebook = page.locator(".jp-Notebook")
-            assert "Error displaying widget" not in notebook.inner_text()
-            assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'],"
-                                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']").count() == 0, \
-                "a cell raised or wrote to stderr"
-            page.wait_for_function("el => Array.from(el.querySelectorAll('img')).every(i => i.complete)",
-                                   arg=notebook.element_handle(), timeout=30_000)
-            assert len(assert_pictures_whole(notebook)) >= 1
-            widget = page.locator(".jp-OutputArea-output").filter(has=page.locator(".noUi-handle")).first
-            handle = widget.locator(".noUi-handle").first
-            handle.scroll_into_view_if_needed()
-            before = widget.inner_html()
-            handle.focus()
-            handle.press("ArrowRight")
-            page.wait_for_function("([el, old]) => el.innerHTML !== old",
-                                   arg=[widget.element_handle(), before], timeout=30_000)
-            page.screenshot(path=str(tmp_path / f"{lecture.stem[:2]}_after_slider.png"))
-            assert "Error displaying widget" not in notebook.inner_text()
-        finally:
-            context.close()
+    with serve_notebook(lecture, tmp_path) as server, sync_playwright() as p, narrow_page(p, server) as page:
+        notebook = page.locator(".jp-Notebook")
+        assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'],"
+                            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']").count() == 0, \
+            "a cell raised or wrote to stderr"
+        page.wait_for_function("el => Array.from(el.querySelectorAll('img')).every(i => i.complete)",
+                               arg=notebook.element_handle(), timeout=30_000)
+        assert len(assert_pictures_whole(notebook)) >= 1
+        widget = page.locator(".jp-OutputArea-output").filter(has=page.locator(".noUi-handle")).first
+        handle = widget.locator(".noUi-handle").first
+        handle.scroll_into_view_if_needed()
+        before = widget.inner_html()
+        handle.focus()
+        handle.press("ArrowRight")
+        page.wait_for_function("([el, old]) => el.innerHTML !== old",
+                               arg=[widget.element_handle(), before], timeout=30_000)
+        page.screenshot(path=str(tmp_path / f"{lecture.stem[:2]}_after_slider.png"))
+        assert "Error displaying widget" not in notebook.inner_text()

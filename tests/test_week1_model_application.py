@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.grading import GradingFailure
 from tests import autograde
 from tests.grader_proof import AssignmentNotebook, assert_rounds_scored, variant_id as _id
-from tests.notebook_cells import run_cell, visible_part
 from tests.variants import convolution_model_application as variants_module
 
 POINTS = {"happyModel": 50, "convolutional_model": 50}
 NB = AssignmentNotebook("week1", "Convolution_Model_Application", POINTS, variants_module)
-GRADED, CELLS, BUGGY, CORRECT = NB.graded, NB.cells, NB.buggy, NB.correct
-_namespace = NB.namespace
+GRADED, BUGGY, CORRECT = NB.graded, NB.buggy, NB.correct
 
 
 def test_notebook_structure_matches_design():
@@ -30,31 +27,24 @@ def test_notebook_structure_matches_design():
 
 
 @pytest.mark.parametrize("function", GRADED)
-def test_reference_passes_its_tests(function, capsys):
-    run_cell(CELLS[f"{function}_tests"], _namespace())
-    assert capsys.readouterr().out.strip().endswith("All tests passed.")
+def test_reference_passes_its_tests(function):
+    NB.assert_reference_passes(function)
 
 
 @pytest.mark.parametrize("variant", BUGGY, ids=_id)
 def test_buggy_variant_fails_its_tests(variant):
-    with pytest.raises(GradingFailure) as failure:
-        run_cell(CELLS[f"{variant.function}_tests"], _namespace(variant))
-    message = str(failure.value)
-    assert message.startswith(variant.function) and "expected" in message
+    NB.assert_variant_fails(variant)
 
 
 @pytest.mark.parametrize("variant", CORRECT, ids=_id)
-def test_correct_variant_passes_its_tests(variant, capsys):
-    run_cell(CELLS[f"{variant.function}_tests"], _namespace(variant))
-    assert "All tests passed." in capsys.readouterr().out
+def test_correct_variant_passes_its_tests(variant):
+    NB.assert_variant_passes(variant)
 
 
 def test_hard_coded_input_shape_passes_visible_but_not_hidden_tests():
     hard_coded = next(v for v in BUGGY if "hard-coded" in v.description)
-    namespace = _namespace(hard_coded)
-    run_cell(visible_part(CELLS["convolutional_model_tests"]), namespace)
-    with pytest.raises(GradingFailure, match="input_shape"):
-        run_cell(CELLS["convolutional_model_tests"], namespace)
+    assert hard_coded.function == "convolutional_model"
+    NB.assert_hard_coded_caught(hard_coded, match="input_shape")
 
 
 def test_messages_name_the_likely_cause():
@@ -66,11 +56,7 @@ def test_messages_name_the_likely_cause():
         "convolutional_model: first pool 4x4 instead of 8x8": "8x8",
         "convolutional_model: five output units": "6 units",
     }
-    for name, phrase in cases.items():
-        variant = next(v for v in BUGGY if _id(v) == name)
-        with pytest.raises(GradingFailure) as failure:
-            run_cell(CELLS[f"{variant.function}_tests"], _namespace(variant))
-        assert phrase in str(failure.value), (name, str(failure.value))
+    NB.assert_messages_name_causes(cases)
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,10 +15,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from helpers.grading import GradingFailure
 from tests import autograde
 from tests.grader_proof import AssignmentNotebook, assert_rounds_scored, variant_id as _id
-from tests.notebook_cells import run_cell, visible_part
+from tests.notebook_cells import run_cell
 from tests.variants import convolution_step_by_step as variants_module
 
 POINTS = {"zero_pad": 10, "conv_single_step": 10, "conv_forward": 20, "pool_forward": 15,
@@ -42,31 +41,23 @@ def test_each_function_has_three_buggy_and_one_correct_variant():
 
 
 @pytest.mark.parametrize("function", GRADED)
-def test_reference_passes_its_tests(function, capsys):
-    run_cell(CELLS[f"{function}_tests"], _namespace())
-    assert capsys.readouterr().out.strip().endswith("All tests passed.")
+def test_reference_passes_its_tests(function):
+    NB.assert_reference_passes(function)
 
 
 @pytest.mark.parametrize("variant", BUGGY, ids=_id)
 def test_buggy_variant_fails_its_tests(variant):
-    with pytest.raises(GradingFailure) as failure:
-        run_cell(CELLS[f"{variant.function}_tests"], _namespace(variant))
-    message = str(failure.value)
-    assert message.startswith(variant.function) and "expected" in message
+    NB.assert_variant_fails(variant)
 
 
 @pytest.mark.parametrize("variant", CORRECT, ids=_id)
-def test_correct_variant_passes_its_tests(variant, capsys):
-    run_cell(CELLS[f"{variant.function}_tests"], _namespace(variant))
-    assert "All tests passed." in capsys.readouterr().out
+def test_correct_variant_passes_its_tests(variant):
+    NB.assert_variant_passes(variant)
 
 
 @pytest.mark.parametrize("variant", [v for v in BUGGY if "hard-coded" in v.description], ids=_id)
 def test_hard_coded_variant_passes_visible_but_not_hidden_tests(variant):
-    namespace = _namespace(variant)
-    run_cell(visible_part(CELLS[f"{variant.function}_tests"]), namespace)
-    with pytest.raises(GradingFailure):
-        run_cell(CELLS[f"{variant.function}_tests"], namespace)
+    NB.assert_hard_coded_caught(variant)
 
 
 def test_broken_helper_costs_only_its_own_points():
@@ -87,11 +78,7 @@ def test_messages_name_the_likely_cause():
         "create_mask_from_window: marks the minimum": "minimum",
         "distribute_value: copies dz without dividing": "without dividing",
     }
-    for name, phrase in cases.items():
-        variant = next(v for v in BUGGY if _id(v) == name)
-        with pytest.raises(GradingFailure) as failure:
-            run_cell(CELLS[f"{variant.function}_tests"], _namespace(variant))
-        assert phrase in str(failure.value), (name, str(failure.value))
+    NB.assert_messages_name_causes(cases)
 
 
 # --------------------------------------------------------------------------------------------

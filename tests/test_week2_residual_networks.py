@@ -15,10 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.grading import GradingFailure
 from tests import autograde
 from tests.grader_proof import AssignmentNotebook, assert_rounds_scored, variant_id as _id
-from tests.notebook_cells import run_cell, visible_part
+from tests.notebook_cells import run_cell
 from tests.variants import residual_networks as variants_module
 
 POINTS = {"identity_block": 30, "convolutional_block": 30, "ResNet50": 40}
@@ -38,31 +37,23 @@ def test_each_function_has_three_buggy_and_one_correct_variant():
 
 
 @pytest.mark.parametrize("function", GRADED)
-def test_reference_passes_its_tests(function, capsys):
-    run_cell(CELLS[f"{function}_tests"], _namespace())
-    assert capsys.readouterr().out.strip().endswith("All tests passed.")
+def test_reference_passes_its_tests(function):
+    NB.assert_reference_passes(function)
 
 
 @pytest.mark.parametrize("variant", BUGGY, ids=_id)
 def test_buggy_variant_fails_its_tests(variant):
-    with pytest.raises(GradingFailure) as failure:
-        run_cell(CELLS[f"{variant.function}_tests"], _namespace(variant))
-    message = str(failure.value)
-    assert message.startswith(variant.function) and "expected" in message
+    NB.assert_variant_fails(variant)
 
 
 @pytest.mark.parametrize("variant", CORRECT, ids=_id)
-def test_correct_variant_passes_its_tests(variant, capsys):
-    run_cell(CELLS[f"{variant.function}_tests"], _namespace(variant))
-    assert "All tests passed." in capsys.readouterr().out
+def test_correct_variant_passes_its_tests(variant):
+    NB.assert_variant_passes(variant)
 
 
 @pytest.mark.parametrize("variant", [v for v in BUGGY if "hard-coded" in v.description], ids=_id)
 def test_hard_coded_variant_passes_visible_but_not_hidden_tests(variant):
-    namespace = _namespace(variant)
-    run_cell(visible_part(CELLS[f"{variant.function}_tests"]), namespace)
-    with pytest.raises(GradingFailure):
-        run_cell(CELLS[f"{variant.function}_tests"], namespace)
+    NB.assert_hard_coded_caught(variant)
 
 
 def test_broken_blocks_cost_only_their_own_points(capsys):
@@ -87,11 +78,7 @@ def test_messages_name_the_likely_cause():
         "convolutional_block: shortcut not projected (strided identity, zero-padded channels)": "projection",
         "ResNet50: stage 2 convolutional block with s=2": "s=1",
     }
-    for name, phrase in cases.items():
-        variant = next(v for v in BUGGY if _id(v) == name)
-        with pytest.raises(GradingFailure) as failure:
-            run_cell(CELLS[f"{variant.function}_tests"], _namespace(variant))
-        assert phrase in str(failure.value), (name, str(failure.value))
+    NB.assert_messages_name_causes(cases)
 
 
 def test_shape_seeded_initializer_ignores_seed_and_order():

@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.grading import GradingFailure
 from tests import autograde
 from tests.grader_proof import AssignmentNotebook, assert_rounds_scored, variant_id as _id
-from tests.notebook_cells import run_cell, visible_part
 from tests.variants import transfer_learning as variants_module
 
 POINTS = {"data_augmenter": 20, "transfer_model": 50, "prepare_fine_tuning": 30}
 # IMG_SHAPE: the notebook's image size, defined in a cell before the graded functions
 NB = AssignmentNotebook("week2", "Transfer_Learning", POINTS, variants_module, {"IMG_SHAPE": (64, 64, 3)})
-GRADED, CELLS, BUGGY, CORRECT = NB.graded, NB.cells, NB.buggy, NB.correct
-_namespace = NB.namespace
+GRADED, BUGGY, CORRECT = NB.graded, NB.buggy, NB.correct
 
 # The mistakes the autograder run must catch (the others are proven in-process only, to keep the
 # suite within its time budget: each submission is one full notebook execution in fast mode).
@@ -52,38 +49,31 @@ def test_each_function_has_buggy_and_correct_variants():
 
 @pytest.fixture(scope="module")
 def reference_namespace():
-    return _namespace()
+    return NB.namespace()
 
 
 @pytest.mark.parametrize("function", GRADED)
-def test_reference_passes_its_tests(function, reference_namespace, capsys):
-    run_cell(CELLS[f"{function}_tests"], reference_namespace)
-    assert capsys.readouterr().out.strip().endswith("All tests passed.")
+def test_reference_passes_its_tests(function, reference_namespace):
+    NB.assert_reference_passes(function, reference_namespace)
 
 
 @pytest.mark.parametrize("variant", BUGGY, ids=_id)
 def test_buggy_variant_fails_its_tests(variant):
-    with pytest.raises(GradingFailure) as failure:
-        run_cell(CELLS[f"{variant.function}_tests"], _namespace(variant))
-    message = str(failure.value)
-    assert message.startswith(variant.function) and "expected" in message
+    NB.assert_variant_fails(variant)
 
 
 @pytest.mark.parametrize("variant", CORRECT, ids=_id)
-def test_correct_variant_passes_its_tests(variant, capsys):
-    run_cell(CELLS[f"{variant.function}_tests"], _namespace(variant))
-    assert "All tests passed." in capsys.readouterr().out
+def test_correct_variant_passes_its_tests(variant):
+    NB.assert_variant_passes(variant)
 
 
 def test_hard_coded_preprocessing_passes_visible_but_not_hidden_tests():
     from helpers.models.backbones import choose_backbone
 
     variant = next(v for v in BUGGY if "hard-coded" in v.description)
-    namespace = _namespace(variant)
-    if choose_backbone(96) == "efficientnet_lite0":  # its preprocessing is the hard-coded one
-        run_cell(visible_part(CELLS["transfer_model_tests"]), namespace)
-    with pytest.raises(GradingFailure, match="preprocess"):
-        run_cell(CELLS["transfer_model_tests"], namespace)
+    assert variant.function == "transfer_model"
+    # its preprocessing is EfficientNet-Lite0's, so it passes the visible tests only with that backbone
+    NB.assert_hard_coded_caught(variant, match="preprocess", visible=choose_backbone(96) == "efficientnet_lite0")
 
 
 def test_messages_name_the_likely_cause():
@@ -97,11 +87,7 @@ def test_messages_name_the_likely_cause():
         "prepare_fine_tuning: unfreezes batch normalisation too": "BatchNormalization",
         "data_augmenter: rotates up to half a turn": "fraction of a full turn",
     }
-    for name, phrase in cases.items():
-        variant = next(v for v in BUGGY if _id(v) == name)
-        with pytest.raises(GradingFailure) as failure:
-            run_cell(CELLS[f"{variant.function}_tests"], _namespace(variant))
-        assert phrase in str(failure.value), (name, str(failure.value))
+    NB.assert_messages_name_causes(cases)
 
 
 # --------------------------------------------------------------------------------------------
