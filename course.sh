@@ -55,6 +55,11 @@ export PATH="$VENV/bin:$PATH"   # nbgrader calls alembic and jupyter from PATH
 case "$cmd" in
   lab)
     setup_venv
+    if [ "$(id -u)" = "0" ]; then
+      # Containers often run as root, where JupyterLab refuses to start without --allow-root.
+      echo "course.sh: running as root (fine in a container; on your own machine use a normal user)" >&2
+      set -- --allow-root "$@"
+    fi
     exec "$VENV/bin/jupyter" lab --notebook-dir="$ROOT" "$@"
     ;;
   test)
@@ -65,6 +70,8 @@ case "$cmd" in
       # unit + pipeline tests, and nbval over every notebook in source/ and course/
       for folder in tests source course; do [ -d "$folder" ] && set -- "$@" "$folder"; done
     fi
+    # lint first (seconds): new ruff violations fail the run before the long tests start
+    "$VENV/bin/ruff" check --quiet .
     exec "$VENV/bin/python" -m pytest --nbval-lax "$@"
     ;;
   *)

@@ -3,7 +3,7 @@
     PYTHONPATH=. python benchmarks/data_quality.py [--signs-epochs 100] [--happy-epochs 20]
 
 Prints the test accuracy of a logistic regression on raw pixels (scikit-learn) and of the week-1
-ConvNets (helpers.models.week1), trained as in the notebook, plus generation and training times.
+ConvNets (helpers.reference.convolution_model_application), trained as in the notebook, plus generation and training times.
 The data sets are meant to make the linear model fail (< 50% on signs) while the ConvNet reaches
 >= 90% on signs and >= 95% on happy.
 """
@@ -31,19 +31,19 @@ def convnet_accuracy(name, data, epochs, seed=0):
     """Train the week's ConvNet as the notebook does; return (test accuracy, seconds)."""
     from helpers.backend import keras
     from helpers.data import convert_to_one_hot
-    from helpers.models import week1
+    from helpers.reference import convolution_model_application as week1
 
     keras.utils.set_random_seed(seed)
     X_train, Y_train, X_test, Y_test, classes = data
     X_train, X_test = X_train / 255.0, X_test / 255.0
     t0 = time.perf_counter()
     if name == "happy":
-        model = week1.happy_model()
+        model = week1.happyModel()
         model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
         model.fit(X_train, Y_train.T, epochs=epochs, batch_size=16, verbose=0)
         acc = model.evaluate(X_test, Y_test.T, verbose=0)[1]
     else:
-        model = week1.signs_model((64, 64, 3))
+        model = week1.convolutional_model((64, 64, 3))
         model.compile(optimizer=keras.optimizers.Adam(0.005), loss="categorical_crossentropy",
                       metrics=["accuracy"])
         Y_train_1h, Y_test_1h = convert_to_one_hot(Y_train, len(classes)).T, convert_to_one_hot(Y_test, len(classes)).T

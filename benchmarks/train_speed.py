@@ -21,29 +21,27 @@ from helpers.backend import device_summary, keras
 
 
 def _happy():
-    from helpers.models.week1 import happy_model
+    from helpers.reference.convolution_model_application import happyModel
 
     X_train, Y_train, X_test, Y_test, _ = data.load_happy_dataset()
-    model = happy_model()
+    model = happyModel()
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     return model, X_train / 255.0, Y_train.T, X_test / 255.0, Y_test.T
 
 
 def _signs():
-    from helpers.models.week1 import signs_model
+    from helpers.reference.convolution_model_application import convolutional_model
 
     X_train, Y_train, X_test, Y_test, _ = data.load_signs_dataset()
-    model = signs_model((64, 64, 3))
+    model = convolutional_model((64, 64, 3))
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     return (model, X_train / 255.0, data.convert_to_one_hot(Y_train, 6).T,
             X_test / 255.0, data.convert_to_one_hot(Y_test, 6).T)
 
 
 def _resnet50():
-    try:
-        from helpers.models.resnet import ResNet50
-    except ImportError as err:  # the week-2 model lives in helpers.models.resnet
-        raise SystemExit(f"resnet50 is not available here: {err}")
+    from helpers.reference.residual_networks import ResNet50
+
     X_train, Y_train, X_test, Y_test, _ = data.load_signs_dataset()
     model = ResNet50(input_shape=(64, 64, 3), classes=6)
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])

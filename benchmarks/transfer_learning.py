@@ -16,7 +16,7 @@ import numpy as np
 
 from helpers import transfer
 from helpers.backend import device_summary, keras
-from helpers.data_transfer import load_shapes_on_photos
+from helpers.data.shapes_on_photos import load_shapes_on_photos
 from helpers.models.backbones import load_backbone
 
 

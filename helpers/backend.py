@@ -7,7 +7,10 @@ scores a test cell 0 if it writes to stderr. Import TensorFlow from here instead
     from helpers.backend import tf, keras
 
 The same code uses an NVIDIA GPU when TensorFlow can see one (install variant in the README);
-:func:`device_summary` says which device is in use.
+:func:`device_summary` says which device is in use. The start-up messages are not lost: they are
+captured and :func:`startup_log` returns them (e.g. why CUDA did not load); with
+``CNN_COURSE_TF_LOGS=1`` in the environment they go to stderr as usual instead (never set it for
+the autograder: a test cell that writes to stderr scores 0).
 """
 
 from __future__ import annotations
@@ -15,13 +18,21 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import tempfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+#: Set to 1 to let TensorFlow's start-up messages through to stderr (e.g. to see why CUDA did not load).
+SHOW_LOGS_VARIABLE = "CNN_COURSE_TF_LOGS"
+_SHOW_LOGS = os.environ.get(SHOW_LOGS_VARIABLE, "").strip() not in ("", "0")
+if not _SHOW_LOGS:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+_STARTUP_LOG = ""
 
 
 @contextlib.contextmanager
-def _silenced_stderr_fd():
-    """Send file descriptor 2 to /dev/null for the duration (C++ logs bypass ``sys.stderr``)."""
+def _captured_stderr_fd():
+    """Send file descriptor 2 to a temporary file for the duration (C++ logs bypass ``sys.stderr``);
+    what was written is kept in ``_STARTUP_LOG`` (see :func:`startup_log`)."""
+    global _STARTUP_LOG
     try:
         sys.stderr.flush()
     except Exception:  # pragma: no cover - a closed/odd stderr must not break the import
@@ -31,24 +42,36 @@ def _silenced_stderr_fd():
     except OSError:  # pragma: no cover - no fd 2 at all
         yield
         return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
+    capture = tempfile.TemporaryFile()
+    os.dup2(capture.fileno(), 2)
     try:
         yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
-        os.close(devnull)
+        capture.seek(0)
+        _STARTUP_LOG = capture.read().decode(errors="replace")
+        capture.close()
 
 
-with _silenced_stderr_fd():
-    import tensorflow as tf  # noqa: E402
+with contextlib.nullcontext() if _SHOW_LOGS else _captured_stderr_fd():
     import keras  # noqa: E402
+    import tensorflow as tf  # noqa: E402
 
-    tf.get_logger().setLevel("ERROR")
-    # Touch the runtime once so device discovery (and its logging) happens while silenced.
+    if not _SHOW_LOGS:
+        tf.get_logger().setLevel("ERROR")
+    # Touch the runtime once so device discovery (and its logging) happens now, while captured.
     _DEVICES = tf.config.list_physical_devices()
     tf.constant(0.0).numpy()
+
+
+def startup_log() -> str:
+    """What TensorFlow wrote to stderr while it was imported (CUDA probing, oneDNN notices, errors).
+
+    Empty when ``CNN_COURSE_TF_LOGS=1`` was set (the messages then went to stderr as usual). Look
+    here when a GPU is not used: ``print(helpers.backend.startup_log())``.
+    """
+    return _STARTUP_LOG
 
 
 def gpus() -> list:
@@ -64,4 +87,4 @@ def device_summary() -> str:
     return f"CPU ({os.cpu_count()} cores), TensorFlow {tf.__version__}"
 
 
-__all__ = ["tf", "keras", "gpus", "device_summary"]
+__all__ = ["tf", "keras", "gpus", "device_summary", "startup_log"]

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import textwrap
 import warnings
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -375,3 +376,29 @@ def check_model_summary(function: str, model, expected: Iterable[Mapping[str, An
             f"{_row_text(extra[0])}",
             cause=hints.get("count") or "a layer is missing or added; compare your layers with the list in the description",
         )
+
+
+def backbone_call_training(model, backbone_model):
+    """The ``training`` argument ``model`` passes when it calls ``backbone_model``.
+
+    Returns False/True when it is passed, None when it is not, and the string "not called" when
+    ``backbone_model`` is not used by ``model``; raises LookupError if Keras's graph cannot be read.
+    """
+    nodes_by_depth = getattr(model, "_nodes_by_depth", None)
+    if nodes_by_depth is None:
+        raise LookupError("this Keras version does not expose the model graph")
+    calls = [node for nodes in nodes_by_depth.values() for node in nodes if node.operation is backbone_model]
+    if not calls:
+        return "not called"
+    values = []
+    for node in calls:
+        arguments = node.arguments
+        if "training" in arguments.kwargs:
+            values.append(arguments.kwargs["training"])
+        elif len(arguments.args) > 1:
+            values.append(arguments.args[1])
+        else:
+            values.append(None)
+    if any(v is not False for v in values):
+        return next(v for v in values if v is not False)
+    return False

@@ -51,7 +51,7 @@ def test_call_reports_exceptions_and_not_implemented():
 def test_call_copies_arrays_and_turns_warnings_into_stdout(capsys):
     def mutating(x):
         import warnings
-        warnings.warn("careful")
+        warnings.warn("careful", stacklevel=2)
         x[:] = 0
         return 1
 

@@ -8,7 +8,6 @@ for every week's assignment (the benchmark runs it on week 1).
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 import sys
 

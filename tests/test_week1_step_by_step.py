@@ -16,7 +16,8 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from tests import autograde
-from tests.grader_proof import AssignmentNotebook, assert_rounds_scored, variant_id as _id
+from tests.grader_proof import AssignmentNotebook, assert_rounds_scored
+from tests.grader_proof import variant_id as _id
 from tests.notebook_cells import run_cell
 from tests.variants import convolution_step_by_step as variants_module
 

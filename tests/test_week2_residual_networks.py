@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from tests import autograde
-from tests.grader_proof import AssignmentNotebook, assert_rounds_scored, variant_id as _id
+from tests.grader_proof import AssignmentNotebook, assert_rounds_scored
+from tests.grader_proof import variant_id as _id
 from tests.notebook_cells import run_cell
 from tests.variants import residual_networks as variants_module
 

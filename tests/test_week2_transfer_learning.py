@@ -14,7 +14,8 @@ from __future__ import annotations
 import pytest
 
 from tests import autograde
-from tests.grader_proof import AssignmentNotebook, assert_rounds_scored, variant_id as _id
+from tests.grader_proof import AssignmentNotebook, assert_rounds_scored
+from tests.grader_proof import variant_id as _id
 from tests.variants import transfer_learning as variants_module
 
 POINTS = {"data_augmenter": 20, "transfer_model": 50, "prepare_fine_tuning": 30}

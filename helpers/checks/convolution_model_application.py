@@ -1,6 +1,6 @@
 """Tests of week 1, "Convolution Model Application" (Keras).
 
-The student's builders are compared with the reference models of :mod:`helpers.models.week1`:
+The student's builders are compared with the references of :mod:`helpers.reference.convolution_model_application`:
 
 - structure, with :func:`helpers.grading.check_model_summary`: layer kinds in order, output shapes,
   parameter counts and the settings that matter (filters, kernel size, strides, padding, pool size,
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers.grading import all_passed, call, check_close, check_model_summary, fail
+from helpers.grading import GradingFailure, all_passed, call, check_close, check_model_summary, fail
 
 ATOL = 1e-4
 
@@ -145,24 +145,24 @@ def check_same_function(function, model, reference, input_shape, seed, batch=3):
 def check_happy_model(target, seed=1):
     """happyModel(): structure of the reference, fresh model per call, same outputs as the reference."""
     __tracebackhide__ = True
-    from helpers.models.week1 import happy_model
+    from helpers.reference.convolution_model_application import happyModel as reference
 
     model = call("happyModel", target)
     check_model_summary("happyModel", model, happy_model_rows(), hints=_HAPPY_HINTS)
     if call("happyModel", target) is model:
         fail("happyModel", "returns the same model object twice", expected="a new model on each call",
              got="the same object", cause="build the model inside the function instead of returning a global one")
-    check_same_function("happyModel", model, happy_model(), (64, 64, 3), seed)
+    check_same_function("happyModel", model, reference(), (64, 64, 3), seed)
 
 
 def check_convolutional_model(target, input_shape=(64, 64, 3), seed=1):
     """convolutional_model(input_shape): structure and outputs of the reference for that shape."""
     __tracebackhide__ = True
-    from helpers.models.week1 import signs_model
+    from helpers.reference.convolution_model_application import convolutional_model as reference
 
     model = call("convolutional_model", target, input_shape)
     check_model_summary("convolutional_model", model, convolutional_model_rows(input_shape), hints=_SIGNS_HINTS)
-    check_same_function("convolutional_model", model, signs_model(input_shape), input_shape, seed)
+    check_same_function("convolutional_model", model, reference(input_shape), input_shape, seed)
 
 
 def happyModel_test(target):
@@ -177,3 +177,7 @@ def convolutional_model_test(target):
     __tracebackhide__ = True
     check_convolutional_model(target, (64, 64, 3), seed=1)
     all_passed()
+
+
+__all__ = ["happyModel_test", "convolutional_model_test", "check_happy_model", "check_convolutional_model",
+           "check_same_function", "happy_model_rows", "convolutional_model_rows", "GradingFailure"]

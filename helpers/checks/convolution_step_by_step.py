@@ -1,6 +1,6 @@
 """Tests of week 1, "Convolution Step by Step" (numpy).
 
-Every comparison is against the reference in :mod:`helpers.conv`, on random inputs drawn from a
+Every comparison is against the reference in :mod:`helpers.reference.convolution_step_by_step`, on random inputs drawn from a
 seeded generator, with the tolerance stated at the top of this module. Inputs given to the
 student's function never come from the student's other functions, so one broken function loses
 only its own points. ``check_*`` functions take the hyper-parameters as arguments: the visible
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers import conv as ref
+from helpers.conv import sliding_windows
 from helpers.grading import (
     GradingFailure,
     all_passed,
@@ -26,6 +26,7 @@ from helpers.grading import (
     check_type,
     fail,
 )
+from helpers.reference import convolution_step_by_step as ref
 
 RTOL = 1e-4
 ATOL = 1e-5
@@ -192,7 +193,7 @@ def check_pool_forward(target, A_shape=(2, 5, 5, 3), f=3, stride=1, mode="max", 
     expected, _ = ref.pool_forward(A_prev, hparameters, mode)
     n_H, n_W = expected.shape[1:3]
     other = "average" if mode == "max" else "max"
-    windows = ref._windows(A_prev, f, stride, n_H, n_W)
+    windows = sliding_windows(A_prev, f, stride)
     across = windows.max(axis=(3, 4, 5)) if mode == "max" else windows.mean(axis=(3, 4, 5))
     diagnoses = {
         f'mode="{mode}" computed the {other} instead: use np.{"max" if mode == "max" else "mean"} for this mode':
@@ -410,4 +411,22 @@ def pool_backward_test(target):
     all_passed()
 
 
-__all__ = [name for name in dir() if name.endswith("_test") or name.startswith("check_")] + ["GradingFailure"]
+__all__ = [
+    "check_conv_backward",
+    "check_conv_forward",
+    "check_conv_single_step",
+    "check_create_mask_from_window",
+    "check_distribute_value",
+    "check_pool_backward",
+    "check_pool_forward",
+    "check_zero_pad",
+    "conv_backward_test",
+    "conv_forward_test",
+    "conv_single_step_test",
+    "create_mask_from_window_test",
+    "distribute_value_test",
+    "pool_backward_test",
+    "pool_forward_test",
+    "zero_pad_test",
+    "GradingFailure",
+]

@@ -1,7 +1,7 @@
 """Visible tests of the week 2 notebook ``Residual_Networks`` (one function per graded function).
 
 Each ``<function>_test(target, ...)`` takes the student's function, runs it on fixed inputs and
-compares with the reference in :mod:`helpers.models.resnet`; keyword arguments let the hidden tests
+compares with the reference in :mod:`helpers.reference.residual_networks`; keyword arguments let the hidden tests
 call the same checks with fresh shapes, filters, strides and seeds.
 
 Numbers are made comparable with :class:`ShapeSeeded`, an initializer whose values depend only on
@@ -20,7 +20,7 @@ import numpy as np
 
 from helpers.backend import keras
 from helpers.grading import all_passed, call, check_close, fail
-from helpers.models import resnet as ref
+from helpers.reference import residual_networks as ref
 
 layers = keras.layers
 

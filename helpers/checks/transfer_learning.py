@@ -10,9 +10,9 @@ Graded functions:
   backbone's layers from ``fine_tune_at`` on (batch normalisation stays frozen), recompile with a
   ten times smaller learning rate and a cross-entropy on logits.
 
-Inputs to each function are built with the references in :mod:`helpers.transfer`, never with the
+Inputs to each function are built with the references in :mod:`helpers.reference.transfer_learning`, never with the
 student's other functions. Visible tests use the real ImageNet backbone; hidden tests use
-:func:`helpers.transfer.tiny_backbone`, whose preprocessing differs from the real ones, so code that
+:func:`helpers.models.backbones.tiny_backbone`, whose preprocessing differs from the real ones, so code that
 hard-codes a backbone or its preprocessing fails them.
 """
 
@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers import transfer as ref
-from helpers.grading import GradingFailure, all_passed, call, check_close, fail
+from helpers.grading import GradingFailure, all_passed, backbone_call_training, call, check_close, fail
+from helpers.models.backbones import compile_binary, fine_tune_index
+from helpers.reference import transfer_learning as ref
 
 RTOL = 1e-3
 ATOL = 1e-4
@@ -135,7 +136,7 @@ def check_transfer_model(target, image_shape, backbone, seed=0):
 
     name = "transfer_model"
     image_shape = tuple(image_shape)
-    augmenter = ref.reference_augmenter()
+    augmenter = ref.data_augmenter()
     base = backbone.model
     saved = [(layer, layer.trainable) for layer in [base, *base.layers]]
     try:
@@ -149,7 +150,7 @@ def check_transfer_model(target, image_shape, backbone, seed=0):
         if tuple(model.output_shape) != (None, 1):
             fail(name, "has the wrong output shape", expected="(None, 1): one logit per image",
                  got=model.output_shape, cause="end with keras.layers.Dense(1): a single output unit for two classes")
-        training = ref.backbone_call_training(model, base)
+        training = backbone_call_training(model, base)
         if training == "not called":
             fail(name, "does not use the backbone it was given", expected="base_model = backbone.model called on the images",
                  got="backbone.model is not part of the model", cause="call backbone.model (do not build a new backbone)")
@@ -225,8 +226,8 @@ def check_prepare_fine_tuning(target, image_shape, backbone, fine_tune_at, base_
 
     name = "prepare_fine_tuning"
     base = backbone.model
-    model = ref.reference_transfer_model(image_shape, ref.reference_augmenter(), backbone)
-    ref.compile_binary(model, base_learning_rate)
+    model = ref.transfer_model(image_shape, ref.data_augmenter(), backbone)
+    compile_binary(model, base_learning_rate)
     returned = call(name, target, model, base, fine_tune_at, base_learning_rate)
     if returned is not None and returned is not model:
         fail(name, "returned a different model", expected="the model it was given, recompiled", got=type(returned).__name__,
@@ -280,5 +281,5 @@ def prepare_fine_tuning_test(target):
     from helpers.models.backbones import load_backbone
 
     backbone = load_backbone((96, 96, 3))
-    check_prepare_fine_tuning(target, (96, 96, 3), backbone, ref.fine_tune_index(backbone), 1e-3)
+    check_prepare_fine_tuning(target, (96, 96, 3), backbone, fine_tune_index(backbone), 1e-3)
     all_passed()

@@ -20,12 +20,17 @@ notebook is the same.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
+
+import numpy as np
 
 #: Input sizes for which Keras publishes MobileNetV2 (alpha 1.0) ImageNet weights.
 MOBILENET_V2_SIZES = (96, 128, 160, 192, 224)
 BACKBONE_NAMES = ("mobilenet_v2", "efficientnet_lite0")
+#: First layer to train again when fine-tuning: the start of the third-to-last stage of blocks (stride 16).
+FINE_TUNE_FROM = {"efficientnet_lite0": "block5a_expand_conv", "mobilenet_v2": "block_11_expand"}
 
 
 class Backbone(NamedTuple):
@@ -123,3 +128,81 @@ def preprocess_for(model) -> Callable:
     if model.name.startswith("mobilenetv2"):
         return keras.applications.mobilenet_v2.preprocess_input
     raise ValueError(f"preprocess_for: unknown backbone {model.name!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Pieces of the transfer-learning notebook that are not graded
+# --------------------------------------------------------------------------------------------
+
+
+def compile_binary(model, learning_rate):
+    """Compile for one-logit binary classification: Adam, cross-entropy on logits, accuracy at 0."""
+    from helpers.backend import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)],
+    )
+    return model
+
+
+def fine_tune_index(backbone: Backbone) -> int:
+    """Index in ``backbone.model.layers`` of the first layer to unfreeze (see :data:`FINE_TUNE_FROM`)."""
+    names = [layer.name for layer in backbone.model.layers]
+    start = FINE_TUNE_FROM.get(backbone.name)
+    if start not in names:
+        raise ValueError(f"fine_tune_index: no layer {start!r} in backbone {backbone.name!r}")
+    return names.index(start)
+
+
+def scratch_model(image_shape, data_augmentation, backbone: Backbone, dropout_rate=0.2):
+    """The same network as :func:`helpers.reference.transfer_learning.transfer_model` on a backbone with random weights, all trainable.
+
+    The backbone is called without ``training=False``, so its batch-norm layers learn their
+    statistics as in any network trained from scratch. ``backbone`` should be built with
+    ``pretrained=False``.
+    """
+    from helpers.backend import keras
+
+    inputs = keras.Input(shape=tuple(image_shape), name="images")
+    x = data_augmentation(inputs)
+    x = backbone.preprocess_input(x)
+    x = backbone.model(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    x = keras.layers.Dropout(dropout_rate, name="dropout")(x)
+    outputs = keras.layers.Dense(1, name="logit")(x)
+    return keras.Model(inputs, outputs, name="scratch_model")
+
+
+def tiny_preprocess(images):
+    """Preprocessing of :func:`tiny_backbone`: [0, 255] -> [0, 1] (deliberately unlike the real backbones)."""
+    return images / 255.0
+
+
+def tiny_backbone(image_shape=(48, 48, 3), channels=24, seed=0) -> Backbone:
+    """A small backbone with batch norm (conv-BN-ReLU x3, stride 2 each), random weights: fast test stand-in.
+
+    (N, H, W, 3) -> (N, H/8, W/8, channels). Its batch-norm statistics are set to non-trivial
+    values, so running it in training or inference mode gives different results.
+    """
+    from helpers.backend import keras
+
+    rng = np.random.default_rng(seed)
+    inputs = keras.Input(shape=tuple(image_shape))
+    x = inputs
+    for i, width in enumerate((8, 16, channels)):
+        x = keras.layers.Conv2D(width, 3, strides=2, padding="same", use_bias=False, name=f"tiny_conv{i}")(x)
+        x = keras.layers.BatchNormalization(name=f"tiny_bn{i}")(x)
+        x = keras.layers.ReLU(name=f"tiny_relu{i}")(x)
+    model = keras.Model(inputs, x, name="tiny_backbone")
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if isinstance(layer, keras.layers.Conv2D):
+            layer.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") for w in weights])
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            n = weights[0].shape
+            layer.set_weights([
+                rng.uniform(0.5, 1.5, n), rng.normal(0, 0.2, n), rng.normal(0, 0.5, n), rng.uniform(0.5, 2.0, n)
+            ])
+    return Backbone(model, tiny_preprocess, "tiny", "random")

@@ -1,16 +1,18 @@
-"""Reference Keras models of week 1 ("Convolution Model Application").
+"""Instructor reference of Convolution_Model_Application (week 1): ``happyModel``, ``convolutional_model``.
 
-These are the instructor's versions of the two graded builders; the checks compare a student's
-model with them layer by layer, and the benchmarks train them on the generated data sets.
+Never part of the student kit. The checks (:mod:`helpers.checks.convolution_model_application`)
+compare a student's model with these layer by layer; the benchmarks train them on the generated
+data sets.
 """
 
 from __future__ import annotations
 
-from helpers.backend import keras
 from keras import layers
 
+from helpers.backend import keras
 
-def happy_model():
+
+def happyModel():
     """Binary classifier for 64x64x3 faces (Sequential API).
 
     ZeroPadding2D(3) -> Conv2D(32, 7x7, stride 1) -> BatchNormalization(axis=3) -> ReLU
@@ -28,7 +30,7 @@ def happy_model():
     ])
 
 
-def signs_model(input_shape=(64, 64, 3)):
+def convolutional_model(input_shape=(64, 64, 3)):
     """Six-class classifier (Functional API).
 
     Conv2D(8, 4x4, same) -> ReLU -> MaxPool(8x8, stride 8, same) -> Conv2D(16, 2x2, same) -> ReLU
@@ -44,3 +46,6 @@ def signs_model(input_shape=(64, 64, 3)):
     f = layers.Flatten()(p)
     outputs = layers.Dense(6, activation="softmax")(f)
     return keras.Model(inputs=inputs, outputs=outputs)
+
+
+__all__ = ["happyModel", "convolutional_model"]

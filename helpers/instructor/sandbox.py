@@ -1,9 +1,9 @@
 """Run a command (a Jupyter kernel) with resource limits and a Linux Landlock filesystem sandbox.
 
-Used by ``helpers.course autograde`` as the argv of a generated kernelspec, so that student code
+Used by ``cnn-course autograde`` (:mod:`helpers.instructor.autograde`) as the argv of a generated kernelspec, so that student code
 executed by nbgrader runs inside it::
 
-    python helpers/sandbox.py --memory-mb 4096 --cpu-seconds 900 --deny /course --deny /scratch \\
+    python helpers/instructor/sandbox.py --memory-mb 4096 --cpu-seconds 900 --deny /course --deny /scratch \\
         --allow-read /course/helpers --workdir-root /scratch/chunk-0/work \\
         -- python -m ipykernel_launcher -f {connection_file}
 
@@ -26,7 +26,7 @@ plain script without ``helpers`` importable):
    connections can be opened and only the kernel's own ports (and ephemeral ones) can be bound; with ABI >= 6 signals
    to and abstract sockets of processes outside the sandbox are blocked (no killing the grader).
    Without Landlock (old kernels, macOS) steps 1-3 still apply and the grader's integrity checks
-   (``helpers.course``) detect changed instructor files; ``--require-landlock`` makes that an error.
+   (:mod:`helpers.instructor.autograde`) detect changed instructor files; ``--require-landlock`` makes that an error.
 
 Exit status 97 means the sandbox could not be set up (message on stderr).
 """
@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["CNN_COURSE_SANDBOX"] = f"landlock-abi-{abi}" if abi else "limits-only"
     except (OSError, ValueError) as error:
         print(f"sandbox: could not set up the sandbox: {error}", file=sys.stderr)
-        raise SystemExit(SETUP_FAILED)
+        raise SystemExit(SETUP_FAILED) from error
     os.execvp(command[0], command)
 
 

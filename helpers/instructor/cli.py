@@ -1,0 +1,106 @@
+"""The ``cnn-course`` command: release -> collect -> autograde -> feedback -> export / report.
+
+A thin layer over nbgrader's own apps (:mod:`helpers.instructor.nbgrader_calls`), plus the two
+things nbgrader does not do itself: parallel sandboxed autograding
+(:mod:`helpers.instructor.autograde`) and the report (:mod:`helpers.instructor.report`).
+
+Usage: ``cnn-course --help`` or ``python -m helpers.instructor --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from helpers.instructor.autograde import Limits, autograde
+from helpers.instructor.nbgrader_calls import collect, export, feedback, release
+from helpers.instructor.report import report
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cnn-course",
+        description="Instructor workflow for the CNN course, over nbgrader: "
+                    "release -> collect -> autograde -> feedback -> export / report.",
+        epilog="Typical week: cnn-course release week1; (students fetch and submit); cnn-course collect week1; "
+               "cnn-course autograde week1; cnn-course report week1; cnn-course feedback week1; "
+               "cnn-course export --to grades.csv. Run from the course folder (where nbgrader_config.py is) "
+               "or pass --root.")
+    parser.add_argument("--root", default=".", help="nbgrader course folder (default: current folder)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_exchange(p):
+        p.add_argument("--exchange", help="exchange folder (default: nbgrader config, /srv/nbgrader/exchange)")
+        p.add_argument("--course", dest="course_id", help="course id (default: nbgrader config)")
+        return p
+
+    p = with_exchange(sub.add_parser("release", help="generate release/ASSIGNMENT from source/ and put it in the exchange",
+                                     description="nbgrader generate_assignment + release_assignment."))
+    p.add_argument("assignment")
+    p.add_argument("--no-generate", action="store_true", help="release the committed release/ folder as it is")
+
+    p = with_exchange(sub.add_parser("collect", help="copy submissions from the exchange into submitted/",
+                                     description="nbgrader collect --update (newer submissions replace older ones)."))
+    p.add_argument("assignment")
+
+    p = sub.add_parser(
+        "autograde", help="grade every submission, in parallel and sandboxed",
+        description="Autograde submitted/*/ASSIGNMENT with hidden tests. Each job grades a few students in its own "
+                    "scratch course with its own gradebook copy, merged into gradebook.db afterwards; student kernels "
+                    "run with CPU/memory/file-size limits and (Linux) a Landlock sandbox that keeps them away from "
+                    "source/, the gradebook and other students. Broken submissions are recorded, never fatal.")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.add_argument("--workers", type=int, default=Limits.workers, help="parallel jobs (default: CPU count, %(default)s)")
+    p.add_argument("--chunk-size", type=int, default=0, help="students per job (default: automatic, at most 8)")
+    p.add_argument("--timeout", type=int, dest="cell_timeout", help="seconds per cell (default: nbgrader_config.py)")
+    p.add_argument("--student-timeout", type=int, default=Limits.student_timeout,
+                   help="wall seconds per submission before it is killed (default %(default)s)")
+    p.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="kernel address-space limit, MiB (default %(default)s)")
+    p.add_argument("--cpu-seconds", type=int, default=Limits.cpu_seconds, help="kernel CPU-time limit (default %(default)s)")
+    p.add_argument("--no-sandbox", action="store_true", help="plain kernels: no limits, no filesystem sandbox")
+
+    p = with_exchange(sub.add_parser("feedback", help="generate HTML feedback and release it to the students",
+                                     description="nbgrader generate_feedback + release_feedback."))
+    p.add_argument("assignment")
+    p.add_argument("--no-release", action="store_true", help="only generate feedback/ (no exchange)")
+
+    p = sub.add_parser("export", help="write the grades CSV (nbgrader export)",
+                       description="nbgrader export: one row per student and assignment.")
+    p.add_argument("--to", default="grades.csv", help="CSV path (default %(default)s)")
+    p.add_argument("--assignment", help="only this assignment")
+
+    p = sub.add_parser("report", help="per-question score distributions (PNG) and the submissions that need a look",
+                       description="Writes reports/ASSIGNMENT/scores.png, question_scores.csv and needs_look.csv: "
+                                   "failed or timed-out submissions, crashes, missing/renamed/invalid notebooks, "
+                                   "edited or deleted test cells, changed metadata, stderr, zero scores.")
+    p.add_argument("assignment")
+    p.add_argument("--out", help="output folder (default reports/ASSIGNMENT)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    root = Path(args.root).resolve()
+    if not (root / "nbgrader_config.py").exists():
+        print(f"warning: no nbgrader_config.py in {root}", file=sys.stderr)
+    if args.command == "release":
+        release(root, args.assignment, args.exchange, args.course_id, generate=not args.no_generate)
+    elif args.command == "collect":
+        collect(root, args.assignment, args.exchange, args.course_id)
+    elif args.command == "autograde":
+        limits = Limits(workers=max(1, args.workers), chunk_size=args.chunk_size, cell_timeout=args.cell_timeout,
+                        student_timeout=args.student_timeout, memory_mb=args.memory_mb,
+                        cpu_seconds=args.cpu_seconds, sandbox=not args.no_sandbox)
+        outcomes = autograde(root, args.assignment, args.student, limits)
+        bad = [s for s, o in outcomes.items() if o.status != "graded"]
+        if bad:
+            print(f"{len(bad)} submission(s) not fully graded: {', '.join(bad)} (see `cnn-course report`)")
+    elif args.command == "feedback":
+        feedback(root, args.assignment, args.exchange, args.course_id, release_to_students=not args.no_release)
+    elif args.command == "export":
+        export(root, Path(args.to), args.assignment)
+    elif args.command == "report":
+        report(root, args.assignment, Path(args.out) if args.out else None)
+    return 0
