@@ -7,7 +7,7 @@ random variations (scratch cells, prints, a correct alternative implementation o
 now and then a known-buggy one), then grades the class twice on fresh copies of the gradebook:
 
 1. serial:   plain ``nbgrader autograde week1`` (what an instructor runs without this tool);
-2. parallel: ``helpers.course.autograde`` with ``--workers`` jobs (sandboxed kernels, per-job
+2. parallel: ``helpers.instructor.autograde`` with ``--workers`` jobs (sandboxed kernels, per-job
    gradebooks merged afterwards).
 
 Prints both wall times, the ratio, the core count and the load average, and checks that both runs
@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO))  # for tests.autograde (the test harness is not an installed package)
 
 from nbformat.v4 import new_code_cell  # noqa: E402
 
-from helpers import course as tool  # noqa: E402
+from helpers.instructor import autograde as autograder  # noqa: E402
 from tests import autograde  # noqa: E402
 from tests.variants import convolution_step_by_step as variants_module  # noqa: E402
 from tests.variants import variants_of  # noqa: E402
@@ -88,13 +88,13 @@ def main() -> None:
         serial_scores = scores(course.root)
         print(f"serial   (nbgrader autograde):               {serial:7.1f} s   load {os.getloadavg()}", flush=True)
 
-        tool._rmtree(course.root / "autograded")
+        autograder._rmtree(course.root / "autograded")
         shutil.copy(pristine, course.root / "gradebook.db")
         start = time.monotonic()
-        outcomes = tool.autograde(course.root, "week1", limits=tool.Limits(workers=args.workers), log=lambda *a: None)
+        outcomes = autograder.autograde(course.root, "week1", limits=autograder.Limits(workers=args.workers), log=lambda *a: None)
         parallel = time.monotonic() - start
         parallel_scores = scores(course.root)
-        print(f"parallel (helpers.course, {args.workers} workers, sandbox): {parallel:7.1f} s   load {os.getloadavg()}")
+        print(f"parallel (cnn-course, {args.workers} workers, sandbox): {parallel:7.1f} s   load {os.getloadavg()}")
         print(f"ratio serial/parallel: {serial / parallel:.2f}x")
         failed = [s for s, o in outcomes.items() if o.status != "graded"]
         same = serial_scores == parallel_scores

@@ -10,14 +10,10 @@ quotes these numbers.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from helpers.data import convert_to_one_hot, load_signs_dataset  # noqa: E402
-from helpers.models.resnet_experiment import compare_plain_residual, downsample  # noqa: E402
+from helpers.data import convert_to_one_hot, load_signs_dataset
+from helpers.models.resnet_experiment import compare_plain_residual, downsample
 
 
 def main(argv=None):

@@ -37,18 +37,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from helpers.backend import device_summary, keras, tf
+from helpers.models import resnet
+from helpers.models.npz_weights import save_npz_weights
 
-from helpers.backend import device_summary, keras, tf  # noqa: E402
-from helpers.models import resnet  # noqa: E402
-from helpers.models.npz_weights import save_npz_weights  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_data():

@@ -11,8 +11,8 @@ Typical use in a test::
     course.scores("alice", "Convolution_Step_by_Step")    # {"zero_pad_tests": (10.0, 10.0), ...}
 
 Variant implementations (buggy or correct) are plain Python functions in ``tests/variants/``,
-registered with :func:`tests.variants.variant`; :func:`variant_source` turns one into the source
-of a solution cell.
+registered with :func:`tests.variants.variant`; ``Variant.source`` turns one into the source of a
+solution cell.
 
 The subprocesses get ``CNN_COURSE_FAST`` unset, so nbgrader's own ``NBGRADER_EXECUTION`` switch
 is what puts training cells in fast mode, as in a real autograding run.
@@ -21,7 +21,6 @@ is what puts training cells in fast mode, as in a real autograding run.
 from __future__ import annotations
 
 import copy
-import os
 import shutil
 import subprocess
 import sys
@@ -29,18 +28,8 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def nbgrader_env() -> dict:
-    """Environment for nbgrader subprocesses: the repo's helpers importable, no forced fast mode."""
-    env = dict(os.environ)
-    env.pop("CNN_COURSE_FAST", None)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    # nbgrader runs `alembic` (and Jupyter kernels) from PATH: put this environment's bin first.
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    return env
+from helpers.instructor.nbgrader_calls import nbgrader_env
+from tests import REPO
 
 
 class Course:

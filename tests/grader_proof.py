@@ -1,4 +1,4 @@
-"""Shared machinery of the grader proofs (tests/test_week*_*.py).
+"""Shared machinery of the grader proofs (tests/assignments/).
 
 An :class:`AssignmentNotebook` bundles one instructor notebook with its variants:
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from types import ModuleType
 
 import nbformat
@@ -53,6 +54,19 @@ class AssignmentNotebook:
         self.buggy = [v for v in self.variants if v.kind == "buggy"]
         self.correct = [v for v in self.variants if v.kind == "correct"]
 
+    @property
+    def key(self) -> str:
+        """The notebook's snake_case name, the key of everything that belongs to it
+        (``helpers/reference/<key>.py``, ``helpers/checks/<key>.py``, ``tests/variants/<key>.py``)."""
+        return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", self.notebook).lower()
+
+    def reference_namespace(self) -> dict:
+        """:meth:`namespace` with the reference solutions, built once per notebook and shared by the
+        reference checks (their test cells restore any name they swap, so sharing is safe)."""
+        if getattr(self, "_reference_namespace", None) is None:
+            self._reference_namespace = self.namespace()
+        return self._reference_namespace
+
     def test_cell(self, function: str) -> str:
         return self.cells[f"{function}_tests"]
 
@@ -77,7 +91,7 @@ class AssignmentNotebook:
 
     def assert_reference_passes(self, function: str, namespace: dict | None = None) -> None:
         """The reference passes ``function``'s visible and hidden tests, ending with the success line."""
-        printed = self.run_tests(function, self.namespace() if namespace is None else namespace)
+        printed = self.run_tests(function, self.reference_namespace() if namespace is None else namespace)
         assert printed.strip().endswith("All tests passed."), printed
 
     def assert_variant_passes(self, variant: Variant) -> None:
@@ -146,7 +160,8 @@ class AssignmentNotebook:
 
         Returns ``(scores, plans)``: ``{student: {grade_id: (score, max)}}`` and
         ``{student: {function: variant}}`` for the round students ``buggy<i>`` / ``correct<i>``.
-        extra_students: ``{name: function(release) -> notebook}`` for other submissions.
+        extra_students: ``{name: function(release) -> notebook}`` for other submissions. The graded
+        notebooks stay in ``course`` (``course.autograded_notebook(student, notebook)``).
         """
         course.generate()
         release = course.release_notebook(self.notebook)

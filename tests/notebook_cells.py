@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import nbformat
 
-from tests.autograde import REPO
+from tests import REPO
 
 
 def load_source(assignment: str, notebook: str) -> nbformat.NotebookNode:

@@ -32,9 +32,10 @@ from pathlib import Path
 
 import pytest
 
+from tests import REPO
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[1]
 LECTURE = REPO / "course" / "week1" / "01_Edges_and_the_Convolution_Operation.ipynb"
 LECTURE_4 = REPO / "course" / "week1" / "04_What_a_ConvNet_Sees.ipynb"
 LECTURES_2_3 = [REPO / "course" / "week1" / "02_Padding_Strides_Volumes_and_Pooling.ipynb",

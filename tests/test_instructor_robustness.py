@@ -1,4 +1,4 @@
-"""Broken and hostile submissions through the real autograder (``helpers.course autograde``).
+"""Broken and hostile submissions through the real autograder (``cnn-course autograde``).
 
 One small synthetic assignment (two notebooks, three graded functions, 15 points, no TensorFlow so
 kernels start fast) and one parallel autograde run for a whole class of bad submissions, batched
@@ -16,8 +16,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from helpers import course as tool
-from helpers.sandbox import landlock_abi
+from helpers.instructor import autograde as autograder
+from helpers.instructor import report as reporting
+from helpers.instructor.sandbox import landlock_abi
 from tests import autograde
 
 pytestmark = pytest.mark.slow
@@ -165,11 +166,11 @@ except OSError as error:
 
     for student, notebooks in cases.items():
         course.submit(student, notebooks)
-    source_before = tool.sha256_tree(root / "source")
-    limits = tool.Limits(workers=2, chunk_size=4, cell_timeout=4, memory_mb=1536, cpu_seconds=120,
+    source_before = autograder.sha256_tree(root / "source")
+    limits = autograder.Limits(workers=2, chunk_size=4, cell_timeout=4, memory_mb=1536, cpu_seconds=120,
                          student_timeout=240)
-    outcomes = tool.autograde(root, ASSIGNMENT, limits=limits)
-    result = tool.report(root, ASSIGNMENT)
+    outcomes = autograder.autograde(root, ASSIGNMENT, limits=limits)
+    result = reporting.report(root, ASSIGNMENT)
     scores = {}
     for student in cases:
         scores[student] = {}
@@ -291,7 +292,7 @@ def test_instructor_files_and_classmates_cannot_be_changed(graded):
     assert "blocked write" in output and "WROTE" not in output
     assert "KILLED" not in output and "CONNECTED" not in output
     assert graded["outcomes"]["writes_instructor_files"].status == "graded"
-    assert tool.sha256_tree(graded["root"] / "source") == graded["source_before"]
+    assert autograder.sha256_tree(graded["root"] / "source") == graded["source_before"]
     with sqlite3.connect(graded["root"] / "gradebook.db") as db:
         assert {row[0] for row in db.execute("SELECT max_score FROM grade_cells")} == {5.0}
     assert b"pwned" not in (graded["root"] / "submitted" / "control1" / ASSIGNMENT / "Part_A.ipynb").read_bytes()

@@ -14,7 +14,7 @@ import sys
 import nbformat
 import pytest
 
-from helpers import course as tool
+from helpers.instructor import cli, nbgrader_calls
 from tests import autograde
 from tests.test_instructor_robustness import RIGHT, SOURCE
 
@@ -39,7 +39,7 @@ sys.exit(main())
 
 
 def _as_student(student: str, home, exchange, *args: str) -> subprocess.CompletedProcess:
-    env = tool.nbgrader_env({"HOME": str(home)})
+    env = nbgrader_calls.nbgrader_env({"HOME": str(home)})
     process = subprocess.run([sys.executable, "-c", AS_STUDENT, student, *args, f"--Exchange.root={exchange}",
                               f"--course={COURSE_ID}"], cwd=home, env=env, capture_output=True, text=True)
     assert process.returncode == 0, process.stdout + process.stderr
@@ -52,7 +52,7 @@ def test_release_fetch_submit_collect_autograde_feedback_export(tmp_path):
     course = autograde.Course(tmp_path / "course", ASSIGNMENT, notebooks=SOURCE,
                               extra_config=f"c.CourseDirectory.course_id = {COURSE_ID!r}")
     root = course.root
-    assert tool.main(["--root", str(root), "release", ASSIGNMENT, "--exchange", str(exchange)]) == 0
+    assert cli.main(["--root", str(root), "release", ASSIGNMENT, "--exchange", str(exchange)]) == 0
     assert (exchange / COURSE_ID / "outbound" / ASSIGNMENT / "Part_A.ipynb").exists()
 
     for student, changes in STUDENTS.items():
@@ -67,10 +67,10 @@ def test_release_fetch_submit_collect_autograde_feedback_export(tmp_path):
             nbformat.write(autograde.fill_solutions(nb, mine), path)
         _as_student(student, home, exchange, "submit", ASSIGNMENT)
 
-    assert tool.main(["--root", str(root), "collect", ASSIGNMENT, "--exchange", str(exchange)]) == 0
-    assert tool.submissions(root, ASSIGNMENT) == sorted(STUDENTS)
-    assert tool.main(["--root", str(root), "autograde", ASSIGNMENT, "--workers", "2", "--timeout", "30"]) == 0
-    assert tool.main(["--root", str(root), "feedback", ASSIGNMENT, "--exchange", str(exchange)]) == 0
+    assert cli.main(["--root", str(root), "collect", ASSIGNMENT, "--exchange", str(exchange)]) == 0
+    assert nbgrader_calls.submissions(root, ASSIGNMENT) == sorted(STUDENTS)
+    assert cli.main(["--root", str(root), "autograde", ASSIGNMENT, "--workers", "2", "--timeout", "30"]) == 0
+    assert cli.main(["--root", str(root), "feedback", ASSIGNMENT, "--exchange", str(exchange)]) == 0
     for student in STUDENTS:
         assert (root / "feedback" / student / ASSIGNMENT / "Part_A.html").exists()
     home = tmp_path / "home" / "bob"
@@ -79,13 +79,13 @@ def test_release_fetch_submit_collect_autograde_feedback_export(tmp_path):
     assert feedback and "add_tests" in feedback[0].read_text()
 
     grades = tmp_path / "grades.csv"
-    assert tool.main(["--root", str(root), "export", "--to", str(grades)]) == 0
+    assert cli.main(["--root", str(root), "export", "--to", str(grades)]) == 0
     with open(grades) as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle)}
     assert {s: float(r["score"]) for s, r in rows.items()} == EXPECTED
     assert all(float(r["max_score"]) == 15.0 and r["assignment"] == ASSIGNMENT for r in rows.values())
 
-    assert tool.main(["--root", str(root), "report", ASSIGNMENT]) == 0
+    assert cli.main(["--root", str(root), "report", ASSIGNMENT]) == 0
     assert (root / "reports" / ASSIGNMENT / "scores.png").stat().st_size > 1000
     with open(root / "reports" / ASSIGNMENT / "question_scores.csv") as handle:
         per_question = {(r["student"], r["question"]): float(r["score"]) for r in csv.DictReader(handle)}

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-WEEK1 = Path(__file__).resolve().parents[1] / "course" / "week1"
+from tests import REPO
+
+WEEK1 = REPO / "course" / "week1"
 NOTEBOOKS = sorted(WEEK1.glob("*.ipynb"))
 
 # DESIGN.md's week-1 lecture topics, each with words that must appear somewhere in the lectures.

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.autograde import REPO, Course
+from tests import REPO
+from tests.autograde import Course
 
 ASSIGNMENTS = sorted(p.name for p in (REPO / "source").iterdir() if p.is_dir() and p.name.startswith("week"))
 VOLATILE_METADATA = ("language_info", "widgets")

@@ -1,4 +1,5 @@
-"""helpers.transfer: reading how a model calls its backbone, the tiny stand-in backbone, the plot."""
+"""Transfer-learning pieces: reading how a model calls its backbone (helpers.grading), the tiny
+stand-in backbone (helpers.models.backbones), the reference model (helpers.reference) and the plot."""
 
 import matplotlib
 
@@ -6,8 +7,11 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
-from helpers import transfer  # noqa: E402
+from helpers import grading, transfer  # noqa: E402 (transfer: the old path, still working)
 from helpers.backend import keras  # noqa: E402
+from helpers.models import backbones  # noqa: E402
+from helpers.reference import transfer_learning as ref  # noqa: E402
+from helpers.viz.training import plot_history  # noqa: E402
 
 
 def _model(backbone, **call_kwargs):
@@ -17,35 +21,51 @@ def _model(backbone, **call_kwargs):
 
 
 def test_backbone_call_training_reads_the_graph():
-    backbone = transfer.tiny_backbone((32, 32, 3))
-    assert transfer.backbone_call_training(_model(backbone, training=False), backbone.model) is False
-    assert transfer.backbone_call_training(_model(backbone, training=True), backbone.model) is True
-    assert transfer.backbone_call_training(_model(backbone), backbone.model) is None
-    other = transfer.tiny_backbone((32, 32, 3), seed=1)
-    assert transfer.backbone_call_training(_model(backbone), other.model) == "not called"
+    backbone = backbones.tiny_backbone((32, 32, 3))
+    assert grading.backbone_call_training(_model(backbone, training=False), backbone.model) is False
+    assert grading.backbone_call_training(_model(backbone, training=True), backbone.model) is True
+    assert grading.backbone_call_training(_model(backbone), backbone.model) is None
+    other = backbones.tiny_backbone((32, 32, 3), seed=1)
+    assert grading.backbone_call_training(_model(backbone), other.model) == "not called"
 
 
 def test_tiny_backbone_differs_in_training_and_inference_mode():
-    backbone = transfer.tiny_backbone((32, 32, 3), channels=8)
+    backbone = backbones.tiny_backbone((32, 32, 3), channels=8)
     x = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
-    inference = np.asarray(backbone.model(transfer.tiny_preprocess(x), training=False))
-    training = np.asarray(backbone.model(transfer.tiny_preprocess(x), training=True))
+    inference = np.asarray(backbone.model(backbones.tiny_preprocess(x), training=False))
+    training = np.asarray(backbone.model(backbones.tiny_preprocess(x), training=True))
     assert inference.shape == (4, 4, 4, 8)
     assert not np.allclose(inference, training, atol=1e-3)
 
 
 def test_reference_fine_tuning_freezes_early_layers_and_batch_norm():
-    backbone = transfer.tiny_backbone((32, 32, 3))
-    model = transfer.reference_transfer_model((32, 32, 3), transfer.reference_augmenter(), backbone)
+    backbone = backbones.tiny_backbone((32, 32, 3))
+    model = ref.transfer_model((32, 32, 3), ref.data_augmenter(), backbone)
     assert [w.shape for w in model.trainable_weights] == [(24, 1), (1,)]
-    transfer.reference_fine_tuning(model, backbone.model, 4, 1e-3)
+    ref.prepare_fine_tuning(model, backbone.model, 4, 1e-3)
     trainable = [layer.name for layer in backbone.model.layers if layer.trainable_weights]
     assert trainable == ["tiny_conv1", "tiny_conv2"]
     assert np.isclose(float(np.asarray(model.optimizer.learning_rate)), 1e-4)
 
 
-def test_plot_history_marks_the_start_of_fine_tuning():
-    history = {"accuracy": [0.6, 0.7, 0.8, 0.9], "val_accuracy": [0.55, 0.65, 0.75, 0.85]}
-    ax = transfer.plot_history({"pretrained": history, "scratch": history}, fine_tune_epoch=2)
-    assert len(ax.lines) >= 5  # 2 curves per model + the marker line
-    assert any("fine-tuning" in text.get_text() for text in ax.texts)
+def test_one_plot_history_for_one_run_and_for_compared_runs():
+    """helpers.viz.training.plot_history draws one run (loss + accuracy panels, History or dict) and
+    compared runs with a fine-tuning marker; the old paths (helpers.transfer, helpers.viz_training) are it."""
+    from helpers import viz_training
+
+    assert transfer.plot_history is plot_history and viz_training.plot_history is plot_history
+    compared = {"accuracy": [0.6, 0.7, 0.8, 0.9], "val_accuracy": [0.55, 0.65, 0.75, 0.85]}
+    fig = plot_history({"pretrained": compared, "scratch": compared}, fine_tune_epoch=2)
+    (axis,) = fig.axes  # no losses: one panel
+    assert len(axis.lines) == 2 * 2 + 1  # training + validation per run, and the marker line
+    assert any("fine-tuning" in line.get_label() for line in axis.lines)
+
+    class History:  # what keras' fit() returns
+        history = {"loss": [1.0, 0.5], "accuracy": [0.5, 0.8], "val_loss": [1.1, 0.7], "val_accuracy": [0.4, 0.7]}
+
+    fig = plot_history(History(), title="one run")
+    assert [a.get_ylabel() for a in fig.axes] == ["loss", "accuracy"] and all(len(a.lines) == 2 for a in fig.axes)
+    import pytest
+
+    with pytest.raises(ValueError, match="History"):
+        plot_history([0.1, 0.2])

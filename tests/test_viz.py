@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pytest
 
-from helpers import viz
+from helpers import conv, viz
 
 
 def loops_correlate(x, k, pad=0, stride=1):
@@ -31,13 +31,13 @@ def loops_correlate(x, k, pad=0, stride=1):
     (5, 5, 0, 1, 1), (4, 6, 1, 1, 1),
 ])
 def test_conv_output_size(n, f, p, s, expected):
-    assert viz.conv_output_size(n, f, p, s) == expected
+    assert conv.output_size(n, f, p, s) == expected
 
 
 @pytest.mark.parametrize("args", [(4, 7, 1, 1), (3, 1, -1, 1), (3, 1, 0, 0), (3.5, 1, 0, 1)])
 def test_conv_output_size_rejects_bad_arguments(args):
     with pytest.raises(ValueError):
-        viz.conv_output_size(*args)
+        conv.output_size(*args)
 
 
 def test_describe_geometry_explains_odd_cases():
@@ -54,28 +54,28 @@ def test_describe_geometry_explains_odd_cases():
 def test_correlate_and_convolve_match_loops(pad, stride):
     rng = np.random.default_rng(pad * 10 + stride)
     x, k = rng.normal(size=(9, 11)), rng.normal(size=(3, 3))
-    np.testing.assert_allclose(viz.correlate2d(x, k, pad, stride), loops_correlate(x, k, pad, stride))
-    np.testing.assert_allclose(viz.convolve2d(x, k, pad, stride),
+    np.testing.assert_allclose(conv.correlate2d(x, k, pad, stride), loops_correlate(x, k, pad, stride))
+    np.testing.assert_allclose(conv.convolve2d(x, k, pad, stride),
                                loops_correlate(x, k[::-1, ::-1], pad, stride))
 
 
 def test_convolution_is_associative_and_correlation_is_not():
     rng = np.random.default_rng(3)
     x, k1, k2 = rng.normal(size=(7, 7)), rng.normal(size=(3, 3)), rng.normal(size=(2, 2))
-    np.testing.assert_allclose(viz.full_convolve2d(viz.full_convolve2d(x, k1), k2),
-                               viz.full_convolve2d(x, viz.full_convolve2d(k1, k2)))
-    assert not np.allclose(viz.full_correlate2d(viz.full_correlate2d(x, k1), k2),
-                           viz.full_correlate2d(x, viz.full_correlate2d(k1, k2)))
+    np.testing.assert_allclose(conv.full_convolve2d(conv.full_convolve2d(x, k1), k2),
+                               conv.full_convolve2d(x, conv.full_convolve2d(k1, k2)))
+    assert not np.allclose(conv.full_correlate2d(conv.full_correlate2d(x, k1), k2),
+                           conv.full_correlate2d(x, conv.full_correlate2d(k1, k2)))
 
 
 def test_pool2d_matches_loops_and_rejects_unknown_mode():
     x = np.random.default_rng(0).normal(size=(8, 9))
     windows = np.lib.stride_tricks.sliding_window_view(x, (3, 3))[::2, ::2]
-    np.testing.assert_allclose(viz.pool2d(x, 3, 2, "max"), windows.max(axis=(2, 3)))
-    np.testing.assert_allclose(viz.pool2d(x, 3, 2, "average"), windows.mean(axis=(2, 3)))
-    assert viz.pool2d(x, 2).shape == (4, 4)
+    np.testing.assert_allclose(conv.pool2d(x, 3, 2, "max"), windows.max(axis=(2, 3)))
+    np.testing.assert_allclose(conv.pool2d(x, 3, 2, "average"), windows.mean(axis=(2, 3)))
+    assert conv.pool2d(x, 2).shape == (4, 4)
     with pytest.raises(ValueError, match="mode"):
-        viz.pool2d(x, 2, 2, "min")
+        conv.pool2d(x, 2, 2, "min")
 
 
 def test_vertical_edge_sign_tells_light_to_dark_from_dark_to_light():
@@ -173,7 +173,7 @@ def test_pooling_playground_sizes_and_invalid_window():
     p.f.value, p.stride.value = 4, 4
     assert p.result()[1].shape == (8, 8) and p.image.value != before
     p.operation.value = "average pool"
-    np.testing.assert_allclose(p.result()[1], viz.pool2d(img, 4, 4, "average"))
+    np.testing.assert_allclose(p.result()[1], conv.pool2d(img, 4, 4, "average"))
     p.f.value, p.pad.value = 16, 0
     p.stride.value = 16
     p.f.value = 16

@@ -118,7 +118,7 @@ def _prepare_job(course: Path, scratch: Path, assignment: str, students: list[st
     (job_dir / "runtime").mkdir(parents=True)
     config = (course / "nbgrader_config.py").read_text() if (course / "nbgrader_config.py").exists() else ""
     overrides = [
-        "\n# --- helpers.course autograde job overrides ---",
+        "\n# --- cnn-course autograde job overrides ---",
         "c = get_config()  # noqa: F821",
         f"c.CourseDirectory.root = {str(job_dir)!r}",
         f"c.CourseDirectory.db_url = {('sqlite:///' + str(job_dir / 'gradebook.db'))!r}",

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from helpers import data_transfer
+from helpers.data import shapes_on_photos as data_transfer
 
 
 def test_shapes_types_and_balance():

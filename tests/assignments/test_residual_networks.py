@@ -1,13 +1,8 @@
-"""Week 2, Residual_Networks: graders proven right, in-process and through the real autograder.
+"""Residual_Networks: what only this notebook needs (shared proofs: test_grader_proofs.py).
 
-In-process: every buggy variant in tests/variants/residual_networks.py fails its function's test
-cell (visible + hidden tests) with a message naming the function, every correct variant passes,
-hard-coded variants pass the visible tests and fail the hidden ones, a broken block does not cost
-ResNet50's points, and the messages name the usual mistakes.
-
-Autograder (slow, one `nbgrader autograde` run for a simulated class): the reference gets full
-marks, the untouched release zero, two rounds of buggy variants lose exactly their functions' points
-and a round of correct variants keeps full marks. The notebook's training cells run in fast mode there.
+A broken block does not cost ResNet50's points; the shape-seeded initializer of the checks; the
+reference ResNet-50's layer names and parameter count; the recorded training run and the shipped
+weights; the batch-norm helpers of the training script.
 """
 
 from __future__ import annotations
@@ -15,46 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests import autograde
-from tests.grader_proof import AssignmentNotebook, assert_rounds_scored
-from tests.grader_proof import variant_id as _id
+from tests.assignments.registry import SPECS
 from tests.notebook_cells import run_cell
-from tests.variants import residual_networks as variants_module
 
-POINTS = {"identity_block": 30, "convolutional_block": 30, "ResNet50": 40}
-NB = AssignmentNotebook("week2", "Residual_Networks", POINTS, variants_module)
-GRADED, CELLS, BUGGY, CORRECT = NB.graded, NB.cells, NB.buggy, NB.correct
+NB = SPECS["residual_networks"].notebook
+CELLS = NB.cells
 _namespace = NB.namespace
-
-
-def test_notebook_structure_matches_design():
-    NB.assert_structure()
-
-
-def test_each_function_has_three_buggy_and_one_correct_variant():
-    for function in GRADED:
-        assert len([v for v in BUGGY if v.function == function]) >= 3, function
-        assert len([v for v in CORRECT if v.function == function]) >= 1, function
-
-
-@pytest.mark.parametrize("function", GRADED)
-def test_reference_passes_its_tests(function):
-    NB.assert_reference_passes(function)
-
-
-@pytest.mark.parametrize("variant", BUGGY, ids=_id)
-def test_buggy_variant_fails_its_tests(variant):
-    NB.assert_variant_fails(variant)
-
-
-@pytest.mark.parametrize("variant", CORRECT, ids=_id)
-def test_correct_variant_passes_its_tests(variant):
-    NB.assert_variant_passes(variant)
-
-
-@pytest.mark.parametrize("variant", [v for v in BUGGY if "hard-coded" in v.description], ids=_id)
-def test_hard_coded_variant_passes_visible_but_not_hidden_tests(variant):
-    NB.assert_hard_coded_caught(variant)
 
 
 def test_broken_blocks_cost_only_their_own_points(capsys):
@@ -70,18 +31,6 @@ def test_broken_blocks_cost_only_their_own_points(capsys):
         namespace["identity_block"](None, 3, [1, 1, 1])
 
 
-def test_messages_name_the_likely_cause():
-    cases = {
-        "identity_block: adds the shortcut after the final ReLU": "AFTER the final ReLU",
-        "identity_block: no batch norm after the f x f conv": "BatchNormalization",
-        "identity_block: batch norm always called with training=True": "training=training",
-        "convolutional_block: stride on the f x f conv instead of the first 1x1": "FIRST 1x1",
-        "convolutional_block: shortcut not projected (strided identity, zero-padded channels)": "projection",
-        "ResNet50: stage 2 convolutional block with s=2": "s=1",
-    }
-    NB.assert_messages_name_causes(cases)
-
-
 def test_shape_seeded_initializer_ignores_seed_and_order():
     from helpers.checks.residual_networks import ShapeSeeded
 
@@ -93,7 +42,7 @@ def test_shape_seeded_initializer_ignores_seed_and_order():
 
 
 def test_reference_resnet50_layer_names_and_parameter_count():
-    from helpers.models.resnet import resnet50
+    from helpers.reference.residual_networks import resnet50
 
     model = resnet50()
     assert model.count_params() == 23_600_006
@@ -164,44 +113,3 @@ def test_recalibrate_batch_norm_sets_moving_statistics_to_the_batch_averages():
     np.testing.assert_array_equal(np.asarray(norm.beta), 0.0)
     with pytest.raises(ValueError, match="batch_size"):
         recalibrate_batch_norm(model, X, batch_size=0)
-
-
-# --------------------------------------------------------------------------------------------
-# the real autograder
-
-
-# Each submission runs the whole notebook (ResNet-50 builds, fast-mode training), so the autograder
-# proof grades five notebooks: reference, untouched, two rounds of the mistakes below (one per
-# function per round; "hard-coded 6 classes" is caught by the hidden tests only) and one round of
-# correct variants. The in-process tests above cover every variant.
-AUTOGRADED_BUGGY = [v for v in BUGGY if v.description in (
-    "adds the shortcut after the final ReLU", "no batch norm after the f x f conv",
-    "stride on the f x f conv instead of the first 1x1", "shortcut not projected (strided identity, zero-padded channels)",
-    "stage 2 convolutional block with s=2", "hard-coded 6 classes")]
-
-
-@pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
-    """Autograde a simulated class once; return ({student: {grade_id: (score, max)}}, plans)."""
-    course = NB.course(tmp_path_factory.mktemp("course"))
-    return NB.grade_class(course, NB.rounds(AUTOGRADED_BUGGY)[:2], NB.rounds(CORRECT)[:1])
-
-
-@pytest.mark.slow
-def test_reference_gets_full_marks(graded_class):
-    scores, _ = graded_class
-    assert scores["reference"] == NB.full_marks()
-
-
-@pytest.mark.slow
-def test_untouched_release_gets_zero(graded_class):
-    scores, _ = graded_class
-    assert autograde.points(scores["untouched"]) == 0
-
-
-@pytest.mark.slow
-def test_rounds_of_variants_are_scored_right(graded_class):
-    """Buggy rounds lose exactly the buggy functions' points; correct rounds keep full marks."""
-    scores, plans = graded_class
-    assert any(p.startswith("buggy") for p in plans) and any(p.startswith("correct") for p in plans)
-    assert_rounds_scored(scores, plans, GRADED)

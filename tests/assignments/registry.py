@@ -1,0 +1,162 @@
+"""Every assignment notebook with what its grader proofs need, keyed by the notebook's snake_case name.
+
+One entry per notebook of ``source/``: its points (from the design), its variants module
+(``tests/variants/<nb>.py``), the variants that go through the real autograder (``autograded``:
+``{function: [description, ...]}``, or None for all; round i holds the i-th of each function), the
+phrases its failure messages must contain, and how its hard-coded variants are caught.
+:mod:`tests.assignments.test_grader_proofs` runs the same proofs over every entry;
+``tests/assignments/test_<nb>.py`` keeps only what is specific to one notebook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import nbformat
+from nbformat.v4 import new_code_cell
+
+from tests.grader_proof import AssignmentNotebook
+from tests.variants import convolution_model_application, convolution_step_by_step, residual_networks, transfer_learning
+
+
+@dataclass
+class ProofSpec:
+    notebook: AssignmentNotebook
+    #: {function: [variant description, ...]} through the real autograder; None: every buggy variant
+    autograded: dict[str, list[str]] | None = None
+    #: rounds of correct variants through the real autograder (None: all)
+    correct_rounds: int | None = None
+    #: {variant id: phrase} -- each buggy variant's failure message must contain its phrase
+    causes: dict[str, str] = field(default_factory=dict)
+    #: the hidden tests' message for hard-coded variants must match this (regex), when given
+    hard_coded_match: str | None = None
+    #: whether hard-coded variants pass the visible tests (a callable is asked at test time)
+    hard_coded_visible: bool | Callable[[], bool] = True
+    #: extra students for the autograder run: {name: function(release notebook) -> submission}
+    extra_students: dict[str, Callable] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.notebook.key
+
+    def autograded_buggy_rounds(self):
+        nb = self.notebook
+        if self.autograded is None:
+            return nb.rounds(nb.buggy)
+        return nb.rounds(nb.buggy, {name for names in self.autograded.values() for name in names})
+
+    def autograded_correct_rounds(self):
+        rounds = self.notebook.rounds(self.notebook.correct)
+        return rounds if self.correct_rounds is None else rounds[:self.correct_rounds]
+
+
+def _messy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A student's messy notebook: prints, scratch globals, extra cells before and after tests."""
+    nb = nbformat.from_dict(nb)
+    nb.cells.insert(1, new_code_cell("print('scratch work')\nA_prev = None\nW = 'not an array'\nnp.random.seed(3)"))
+    nb.cells.insert(6, new_code_cell("for i in range(3):\n    print('trying things', i)\nhparameters = {}"))
+    nb.cells.append(new_code_cell("import sys\nprint('done', sys.version_info[:2])\nx = zero_pad(np.ones((1, 2, 2, 1)), 1)"))
+    return nb
+
+
+def _step_by_step_extras(notebook: AssignmentNotebook) -> dict[str, Callable]:
+    broken_zero_pad = next(v for v in notebook.buggy if v.function == "zero_pad")
+    return {
+        "broken_zero_pad": lambda release: notebook.submission(release, {"zero_pad": broken_zero_pad}),
+        "extras": lambda release: _messy(notebook.submission(release, {})),
+    }
+
+
+def _efficientnet_backbone() -> bool:
+    from helpers.models.backbones import choose_backbone
+
+    return choose_backbone(96) == "efficientnet_lite0"
+
+
+_STEP_BY_STEP = AssignmentNotebook("week1", "Convolution_Step_by_Step", {
+    "zero_pad": 10, "conv_single_step": 10, "conv_forward": 20, "pool_forward": 15,
+    "conv_backward": 15, "create_mask_from_window": 5, "distribute_value": 5, "pool_backward": 20},
+    convolution_step_by_step)
+
+SPECS: dict[str, ProofSpec] = {spec.key: spec for spec in [
+    ProofSpec(
+        _STEP_BY_STEP,
+        extra_students=_step_by_step_extras(_STEP_BY_STEP),
+        causes={
+            "conv_forward: ignores the stride when slicing": "stride is ignored",
+            "conv_forward: flips the kernel (true convolution)": "kernel is flipped",
+            "conv_backward: assigns (=) instead of accumulating (+=)": "accumulated",
+            "pool_forward: pools across channels": "across all channels",
+            "create_mask_from_window: marks the minimum": "minimum",
+            "distribute_value: copies dz without dividing": "without dividing",
+        },
+    ),
+    # Each autograded notebook trains two models (fast mode), about half a minute on 2 cores, so the
+    # real autograder sees a selection (every variant is checked in-process).
+    ProofSpec(
+        AssignmentNotebook("week1", "Convolution_Model_Application", {"happyModel": 50, "convolutional_model": 50},
+                           convolution_model_application),
+        autograded={
+            "happyModel": ["batch norm over the wrong axis (axis=1)", "batch normalisation layer missing",
+                           "softmax instead of sigmoid on the output"],
+            "convolutional_model": ["hard-coded input shape (64, 64, 3)", "pools with valid padding",
+                                    "first pool 4x4 instead of 8x8"],
+        },
+        causes={
+            "happyModel: batch norm over the wrong axis (axis=1)": "axis=3",
+            "happyModel: conv padding 'same' instead of valid": "padding",
+            "happyModel: pool size 3 instead of 2": "2x2",
+            "happyModel: batch normalisation layer missing": "order",
+            "convolutional_model: first pool 4x4 instead of 8x8": "8x8",
+            "convolutional_model: five output units": "6 units",
+        },
+        hard_coded_match="input_shape",
+    ),
+    # Each submission builds ResNet-50 and trains it briefly: two rounds of mistakes ("hard-coded 6
+    # classes" is caught by the hidden tests only) and one round of correct variants.
+    ProofSpec(
+        AssignmentNotebook("week2", "Residual_Networks", {"identity_block": 30, "convolutional_block": 30, "ResNet50": 40},
+                           residual_networks),
+        autograded={
+            "identity_block": ["adds the shortcut after the final ReLU", "no batch norm after the f x f conv"],
+            "convolutional_block": ["stride on the f x f conv instead of the first 1x1",
+                                    "shortcut not projected (strided identity, zero-padded channels)"],
+            "ResNet50": ["stage 2 convolutional block with s=2", "hard-coded 6 classes"],
+        },
+        correct_rounds=1,
+        causes={
+            "identity_block: adds the shortcut after the final ReLU": "AFTER the final ReLU",
+            "identity_block: no batch norm after the f x f conv": "BatchNormalization",
+            "identity_block: batch norm always called with training=True": "training=training",
+            "convolutional_block: stride on the f x f conv instead of the first 1x1": "FIRST 1x1",
+            "convolutional_block: shortcut not projected (strided identity, zero-padded channels)": "projection",
+            "ResNet50: stage 2 convolutional block with s=2": "s=1",
+        },
+    ),
+    # IMG_SHAPE: the notebook's image size, defined in a cell before the graded functions.
+    ProofSpec(
+        AssignmentNotebook("week2", "Transfer_Learning", {"data_augmenter": 20, "transfer_model": 50, "prepare_fine_tuning": 30},
+                           transfer_learning, {"IMG_SHAPE": (64, 64, 3)}),
+        autograded={
+            "data_augmenter": ["flips vertically too", "forgets the rotation"],
+            "transfer_model": ["does not freeze the backbone", "calls the backbone with training=True",
+                               "forgets the preprocessing", "flattens instead of pooling", "two softmax outputs"],
+            "prepare_fine_tuning": ["unfreezes the whole backbone", "keeps the same learning rate",
+                                    "unfreezes batch normalisation too"],
+        },
+        causes={
+            "transfer_model: forgets the preprocessing": "not preprocessed",
+            "transfer_model: sigmoid on the output": "sigmoid",
+            "transfer_model: flattens instead of pooling": "GlobalAveragePooling2D",
+            "transfer_model: calls the backbone with training=True": "training=False",
+            "transfer_model: does not freeze the backbone": "trainable = False",
+            "prepare_fine_tuning: keeps the same learning rate": "learning rate of the first phase",
+            "prepare_fine_tuning: unfreezes batch normalisation too": "BatchNormalization",
+            "data_augmenter: rotates up to half a turn": "fraction of a full turn",
+        },
+        hard_coded_match="preprocess",
+        # its preprocessing is EfficientNet-Lite0's: it passes the visible tests only with that backbone
+        hard_coded_visible=_efficientnet_backbone,
+    ),
+]}
