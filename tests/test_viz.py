@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from helpers import conv, viz
+from helpers.viz import activations
 
 
 def loops_correlate(x, k, pad=0, stride=1):
@@ -243,7 +244,7 @@ def test_activation_visualiser_caches_and_slices(tiny_model, monkeypatch):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(viz, "compute_activations", counting)
+    monkeypatch.setattr(activations, "compute_activations", counting)
     images = (np.random.default_rng(1).random((3, 16, 16, 3)) * 255).astype(np.uint8)
     v = viz.ActivationVisualiser(tiny_model, images, labels=[0, 1, 2], class_names=["a", "b", "c"])
     assert v.layer_names == ["c1", "p1", "c2"]
