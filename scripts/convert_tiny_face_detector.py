@@ -24,12 +24,17 @@ Outputs (in ``helpers/models/weights/``): ``tiny_face_detector.npz`` (float32, k
 ``"<keras layer name>/<weight index>"``), ``LICENSE-face-api-MIT.txt``; the SHA-256 to paste into
 ``helpers/models/tiny_yolo.py`` (WEIGHTS_SHA256) is printed, with a check that the Keras model
 matches a plain-numpy forward pass written from face-api's source.
+
+``--compare-with-face-api`` (needs Node.js >= 18, nothing else) also runs face-api itself -- its
+bundled ``dist/face-api.esm.js`` with TensorFlow.js's CPU backend -- on scikit-image's astronaut
+and matplotlib's grace_hopper.jpg, and prints its detections next to ``detect_faces``' ones.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -60,6 +65,66 @@ def fetch_tarball(folder: Path) -> Path:
     if not tarball.is_file():
         raise SystemExit(f"npm pack did not produce {tarball}")
     return tarball
+
+
+# A small Node.js program: face-api's own TinyFaceDetector on raw RGB files, detections as JSON lines.
+# Argument pairs: <file.rgb> <height> <width>. The weights are decoded with TensorFlow.js's own
+# io.decodeWeights, so this also checks the dequantisation above.
+FACE_API_RUNNER = """
+globalThis.window = globalThis;  // the browser bundle's platform check; Node's own one needs tfjs-node
+globalThis.document = { createElement: () => ({}) };
+const faceapi = await import(process.env.FACE_API_ESM);
+const fs = await import('fs');
+const tf = faceapi.tf;
+await tf.setBackend('cpu');
+await tf.ready();
+const model = process.env.FACE_API_MODEL;
+const manifest = JSON.parse(fs.readFileSync(model + '-weights_manifest.json'));
+const bytes = fs.readFileSync(model + '.bin');
+const weights = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length),
+                                    manifest.flatMap((group) => group.weights));
+const detector = new faceapi.TinyFaceDetector();
+detector.loadFromWeightMap(weights);
+const args = process.argv.slice(2);
+for (let i = 0; i < args.length; i += 3) {
+  const [file, height, width] = [args[i], Number(args[i + 1]), Number(args[i + 2])];
+  const image = tf.tensor3d(new Uint8Array(fs.readFileSync(file)), [height, width, 3], 'int32');
+  const found = await detector.locateFaces(image, new faceapi.TinyFaceDetectorOptions({ inputSize: 416, scoreThreshold: 0.5 }));
+  console.log(JSON.stringify(found.map((d) => [d.score, [d.box.x, d.box.y, d.box.x + d.box.width, d.box.y + d.box.height]])));
+}
+"""
+
+
+def compare_with_face_api(tarball: Path, weights_path: Path) -> None:
+    """Print face-api's own detections (Node.js) and ``detect_faces``' on the two sample photos."""
+    import matplotlib.pyplot as plt
+    from matplotlib import cbook
+    from skimage import data
+
+    from helpers.models.tiny_yolo import detect_faces, load_tiny_face_detector
+
+    with cbook.get_sample_data("grace_hopper.jpg") as handle:
+        photos = {"astronaut": data.astronaut(), "grace_hopper": np.asarray(plt.imread(handle))}
+    model = load_tiny_face_detector(path=weights_path, sha256=None)
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        with tarfile.open(tarball, "r:gz") as archive:
+            archive.extractall(folder, filter="data")
+        runner = folder / "run_face_api.mjs"
+        runner.write_text(FACE_API_RUNNER, encoding="utf-8")
+        arguments = []
+        for name, image in photos.items():
+            np.ascontiguousarray(image, dtype=np.uint8).tofile(folder / f"{name}.rgb")
+            arguments += [str(folder / f"{name}.rgb"), str(image.shape[0]), str(image.shape[1])]
+        environment = {"PATH": os.environ.get("PATH", ""),
+                       "FACE_API_ESM": (folder / "package/dist/face-api.esm.js").as_uri(),
+                       "FACE_API_MODEL": str(folder / "package/model/tiny_face_detector_model")}
+        result = subprocess.run(["node", str(runner), *arguments], capture_output=True, text=True,
+                                env=environment, check=True)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("[")]
+    for (name, image), line in zip(photos.items(), lines):
+        print(f"{name}: face-api (TensorFlow.js) {json.loads(line)}")
+        print(f"{name}: detect_faces (Keras)       {[[s, list(b)] for s, b in detect_faces(image, model=model)]}")
 
 
 def read_members(tarball: Path) -> tuple[list, bytes, str]:
@@ -161,17 +226,27 @@ def numpy_reference(tensors: dict[str, np.ndarray], batch: np.ndarray) -> np.nda
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--package-tarball", type=Path, help=f"an already fetched {TARBALL_NAME}")
+    parser.add_argument("--compare-with-face-api", action="store_true",
+                        help="also run face-api itself in Node.js on two sample photos and print both detections")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(REPO))
-    from helpers.models.npz_weights import save_npz_weights
-    from helpers.models.tiny_yolo import tiny_face_detector
-
     with tempfile.TemporaryDirectory() as folder:
         tarball = args.package_tarball or fetch_tarball(Path(folder))
         manifest, raw, license_text = read_members(tarball)
-    tensors = decode_weights(manifest, raw)
-    print(f"read {len(tensors)} tensors, {sum(t.size for t in tensors.values()):,} numbers, from {PACKAGE}")
+        tensors = decode_weights(manifest, raw)
+        print(f"read {len(tensors)} tensors, {sum(t.size for t in tensors.values()):,} numbers, from {PACKAGE}")
+        sha256 = convert(tensors, license_text)
+        if args.compare_with_face_api:
+            compare_with_face_api(tarball, NPZ_PATH)
+    print(f"SHA-256 {sha256}  (WEIGHTS_SHA256 in helpers/models/tiny_yolo.py)")
+    return 0
+
+
+def convert(tensors: dict[str, np.ndarray], license_text: str) -> str:
+    """Build the Keras model, load ``tensors``, check it, write the ``.npz`` and licence; return the SHA-256."""
+    from helpers.models.npz_weights import file_sha256, save_npz_weights
+    from helpers.models.tiny_yolo import tiny_face_detector
 
     model = tiny_face_detector(416)
     for name, weights in keras_weights(tensors).items():
@@ -187,11 +262,25 @@ def main(argv=None) -> int:
         raise SystemExit("the Keras model does not match the reference forward pass")
 
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
-    sha256 = save_npz_weights(model, NPZ_PATH, dtype="float32")
     LICENSE_PATH.write_text(license_text, encoding="utf-8")
+    # A zip archive records write times, so the same arrays give another SHA-256 on every run:
+    # keep the committed file when its arrays are identical.
+    fresh = NPZ_PATH.with_name("tiny_face_detector.fresh.npz")
+    sha256 = save_npz_weights(model, fresh, dtype="float32")
+    if NPZ_PATH.is_file() and same_arrays(NPZ_PATH, fresh):
+        fresh.unlink()
+        print(f"{NPZ_PATH.relative_to(REPO)} already holds these arrays: kept unchanged")
+        return file_sha256(NPZ_PATH)
+    fresh.replace(NPZ_PATH)
     print(f"wrote {NPZ_PATH.relative_to(REPO)} ({NPZ_PATH.stat().st_size:,} bytes) and {LICENSE_PATH.relative_to(REPO)}")
-    print(f"SHA-256 {sha256}  (WEIGHTS_SHA256 in helpers/models/tiny_yolo.py)")
-    return 0
+    return sha256
+
+
+def same_arrays(path_a: Path, path_b: Path) -> bool:
+    """True when two ``.npz`` archives hold the same keys with bit-identical arrays."""
+    with np.load(path_a) as a, np.load(path_b) as b:
+        return sorted(a.files) == sorted(b.files) and all(
+            a[key].dtype == b[key].dtype and np.array_equal(a[key], b[key]) for key in a.files)
 
 
 if __name__ == "__main__":
