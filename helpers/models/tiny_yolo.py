@@ -152,8 +152,9 @@ def yolo_head(features, anchors, num_classes):
     - box_class_probs = softmax(class logits): probability of each class given an object.
 
     Inputs:
-    - features: (batch, H, W, A * (5 + num_classes)) raw network output (numpy array or tensor);
-      each anchor's numbers are laid out as x, y, w, h, confidence, class logits
+    - features: (batch, H, W, A * (5 + num_classes)) raw network output (numpy array or eager
+      tensor, e.g. ``model(images)``); each anchor's numbers are laid out as x, y, w, h,
+      confidence, class logits
     - anchors: (A, 2) anchor widths and heights in grid cells, e.g. :data:`ANCHORS`
     - num_classes: number of classes C (1 for the face detector)
 
@@ -216,6 +217,13 @@ def _shared_detector():
     return load_tiny_face_detector(DEFAULT_INPUT_SIZE)
 
 
+@lru_cache(maxsize=4)
+def _compiled_forward(model):
+    """``model`` wrapped in a ``tf.function``: a traced graph runs a 416 x 416 image about 4x faster
+    on a CPU than an eager Keras call (measured 17 ms vs 80 ms on 2 busy cores)."""
+    return tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
+
+
 def _check_fraction(name, value, low_open=False):
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
             or not np.isfinite(value) or not (0 < value < 1 if low_open else 0 <= value <= 1):
@@ -230,6 +238,8 @@ def detect_faces(image_uint8, score_threshold=0.5, iou_threshold=0.4, max_faces=
     or right and resize it to 416 x 416; run the network; decode with :func:`yolo_head`; keep boxes
     whose score (confidence x class probability, here the confidence) exceeds ``score_threshold``;
     non-max suppression with ``tf.image.non_max_suppression``; scale back to the photo's pixels.
+    On the test photos the result equals face-api's own ``locateFaces`` to within 0.02 pixel and
+    1e-5 in score (``scripts/convert_tiny_face_detector.py --compare-with-face-api``).
 
     Inputs:
     - image_uint8: (H, W, 3) RGB photo, numpy uint8 (e.g. ``skimage.data.astronaut()``)
@@ -261,7 +271,7 @@ def detect_faces(image_uint8, score_threshold=0.5, iou_threshold=0.4, max_faces=
         model = _shared_detector()
     input_size = model.input_shape[1] or DEFAULT_INPUT_SIZE
     batch, scale = letterbox(image, input_size)
-    features = model(batch, training=False)
+    features = _compiled_forward(model)(batch)
     box_xy, box_wh, box_confidence, box_class_probs = yolo_head(features, ANCHORS, len(CLASS_NAMES))
     scores = tf.reshape(box_confidence * tf.reduce_max(box_class_probs, axis=-1, keepdims=True), [-1])
     # Corners as fractions of the square input, (y1, x1, y2, x2) as tf.image.non_max_suppression wants.
