@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import shutil
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib import cbook
+from skimage import data
 
-pytest.importorskip("skimage")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import cbook  # noqa: E402
-from skimage import data  # noqa: E402
-
-from helpers.models import tiny_yolo  # noqa: E402
-from helpers.models.npz_weights import file_sha256  # noqa: E402
-from helpers.models.tiny_yolo import (ANCHORS, detect_faces, load_tiny_face_detector,  # noqa: E402
-                                      tiny_face_detector, yolo_head)
+from helpers.models import tiny_yolo
+from helpers.models.npz_weights import file_sha256
+from helpers.models.tiny_yolo import (
+    ANCHORS,
+    detect_faces,
+    load_tiny_face_detector,
+    tiny_face_detector,
+    yolo_head,
+)
 
 # Hand-marked face boxes (x1, y1, x2, y2) in pixels.
 # Astronaut: forehead below the fringe at y ~ 80, chin at y ~ 190, cheeks at x ~ 182 and ~ 275.
@@ -41,7 +44,7 @@ def iou(box_a, box_b) -> float:
     width = max(0.0, min(box_a[2], box_b[2]) - max(box_a[0], box_b[0]))
     height = max(0.0, min(box_a[3], box_b[3]) - max(box_a[1], box_b[1]))
     inter = width * height
-    area = lambda box: (box[2] - box[0]) * (box[3] - box[1])  # noqa: E731
+    area = lambda box: (box[2] - box[0]) * (box[3] - box[1])
     return inter / (area(box_a) + area(box_b) - inter)
 
 
@@ -152,7 +155,7 @@ def test_yolo_head_matches_a_loop_over_cells_on_the_real_output(model):
     features = np.asarray(model(np.random.default_rng(1).uniform(0, 255, (2, 416, 416, 3)).astype(np.float32)))
     box_xy, box_wh, box_confidence, box_class_probs = (np.asarray(t) for t in yolo_head(features, ANCHORS, 1))
     raw = features.reshape(2, 13, 13, 5, 6)
-    sigmoid = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    sigmoid = lambda v: 1 / (1 + np.exp(-v))
     for n, row, column, anchor in [(0, 0, 0, 0), (1, 3, 11, 4), (0, 12, 5, 2)]:
         t = raw[n, row, column, anchor]
         np.testing.assert_allclose(box_xy[n, row, column, anchor],
@@ -184,6 +187,13 @@ def test_bad_arguments_raise_value_error(model):
     for call, message in bad_calls:
         with pytest.raises(ValueError, match=message):
             call()
+
+
+def test_weights_ship_with_their_licence_and_notice():
+    folder = tiny_yolo.WEIGHTS_PATH.parent
+    assert "MIT License" in (folder / "LICENSE-face-api-MIT.txt").read_text(encoding="utf-8")
+    notice = (folder / "NOTICE").read_text(encoding="utf-8")
+    assert "tiny_face_detector.npz" in notice and "@vladmandic/face-api 1.7.15" in notice
 
 
 def test_weights_are_checked_by_sha256(tmp_path):
