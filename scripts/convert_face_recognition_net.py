@@ -267,7 +267,7 @@ def main() -> None:
     print("distances between the real faces (same person < 0.6 < different people):")
     for row, index in enumerate(real):
         print(f"  {names[index]:>{width}} " + " ".join(f"{value:5.3f}" for value in distances[row]))
-    print(f"norms: {np.round(np.linalg.norm(keras_out[real], axis=1), 3).tolist()}")
+    print("norms: " + " ".join(f"{value:.3f}" for value in np.linalg.norm(keras_out[real], axis=1)))
     print(f"wrote {OUTPUT.relative_to(REPO)} ({OUTPUT.stat().st_size} bytes) and {LICENSE_OUTPUT.name}")
     print(f"SHA-256 {digest}  (paste into helpers/models/face_embedding.py as WEIGHTS_SHA256)")
     if digest != face_embedding.WEIGHTS_SHA256:

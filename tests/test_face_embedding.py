@@ -13,6 +13,7 @@ import shutil
 import numpy as np
 import pytest
 
+from helpers.backend import gpus
 from helpers.data.faces import FACE_BOXES, FACE_PEOPLE, load_face_photo, load_face_photos
 from helpers.models import face_embedding
 from helpers.models.face_embedding import (CHIP_SIZE, DISTANCE_THRESHOLD, EMBEDDING_SIZE, WEIGHTS_PATH,
@@ -23,6 +24,9 @@ from helpers.models.npz_weights import file_sha256
 #: numbers and the norm of its descriptor, recorded once under node.
 FACE_API_FIRST_8 = [-0.08422700, 0.12426541, 0.11175150, -0.00798152, -0.06557101, -0.06782427, -0.03020772, -0.00618604]
 FACE_API_NORM = 1.281186
+#: Agreement expected with face-api: float32 on CPU; NVIDIA GPUs may run convolutions in TF32 (10-bit
+#: mantissa), which moves the embedding by up to about 1e-3.
+FACE_API_TOLERANCE = 5e-3 if gpus() else 2e-6
 
 
 def _synthetic_chip() -> np.ndarray:
@@ -53,8 +57,8 @@ def test_shipped_weights_match_their_hash():
 def test_model_reproduces_face_api_output():
     vector = embed(_synthetic_chip())
     assert vector.shape == (EMBEDDING_SIZE,) and vector.dtype == np.float32
-    np.testing.assert_allclose(vector[:8], FACE_API_FIRST_8, atol=2e-6)
-    assert abs(np.linalg.norm(vector) - FACE_API_NORM) < 2e-6
+    np.testing.assert_allclose(vector[:8], FACE_API_FIRST_8, atol=FACE_API_TOLERANCE)
+    assert abs(np.linalg.norm(vector) - FACE_API_NORM) < FACE_API_TOLERANCE
 
 
 def test_same_person_close_different_people_far(photos, embeddings):
@@ -77,6 +81,7 @@ def test_output_shape_and_norm(embeddings):
     model = face_embedding._shared_model()
     assert model.input_shape == (None, CHIP_SIZE, CHIP_SIZE, 3)
     assert model.output_shape == (None, EMBEDDING_SIZE)
+    assert model.count_params() == 5_614_592          # every number in face-api's weights file, no more
     assert embeddings.shape == (6, EMBEDDING_SIZE) and embeddings.dtype == np.float32
     assert np.all(np.isfinite(embeddings))
     # dlib's embeddings are not re-normalised to length 1; on faces their norms are about 1.3 to 1.5.
@@ -86,10 +91,13 @@ def test_output_shape_and_norm(embeddings):
 
 def test_embedding_is_deterministic_and_batch_independent(photos, embeddings):
     chips = photos[2]
-    np.testing.assert_array_equal(embed(chips), embeddings)
+    if gpus():   # cuDNN may pick another convolution algorithm on a later call
+        np.testing.assert_allclose(embed(chips), embeddings, atol=1e-4)
+    else:
+        np.testing.assert_array_equal(embed(chips), embeddings)
     one_at_a_time = embed(chips, batch_size=1)
-    np.testing.assert_allclose(one_at_a_time, embeddings, atol=1e-5)
-    np.testing.assert_allclose(embed(chips[2]), embeddings[2], atol=1e-5)
+    np.testing.assert_allclose(one_at_a_time, embeddings, atol=1e-4)
+    np.testing.assert_allclose(embed(chips[2]), embeddings[2], atol=1e-4)
 
 
 def test_face_chip_geometry():

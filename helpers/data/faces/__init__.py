@@ -92,4 +92,4 @@ def load_face_photos(people: list[str] | None = None):
     return images, [FACE_PEOPLE[key] for key in keys], [FACE_BOXES[key] for key in keys]
 
 
-__all__ = ["FACES_DIR", "FACE_PEOPLE", "FACE_BOXES", "load_face_photo", "load_face_photos"]
+__all__ = ["FACES_DIR", "FACE_BOXES", "FACE_PEOPLE", "load_face_photo", "load_face_photos"]
