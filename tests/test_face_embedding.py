@@ -16,8 +16,16 @@ import pytest
 from helpers.backend import gpus
 from helpers.data.faces import FACE_BOXES, FACE_PEOPLE, load_face_photo, load_face_photos
 from helpers.models import face_embedding
-from helpers.models.face_embedding import (CHIP_SIZE, DISTANCE_THRESHOLD, EMBEDDING_SIZE, WEIGHTS_PATH,
-                                           WEIGHTS_SHA256, embed, face_chip, load_face_embedding)
+from helpers.models.face_embedding import (
+    CHIP_SIZE,
+    DISTANCE_THRESHOLD,
+    EMBEDDING_SIZE,
+    WEIGHTS_PATH,
+    WEIGHTS_SHA256,
+    embed,
+    face_chip,
+    load_face_embedding,
+)
 from helpers.models.npz_weights import file_sha256
 
 #: face-api 1.7.15's FaceRecognitionNet (TensorFlow.js, CPU) on :func:`_synthetic_chip`: the first 8
