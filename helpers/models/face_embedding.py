@@ -58,7 +58,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.models.npz_weights import file_sha256
+from helpers.models.npz_weights import verified_file
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 #: dlib's face-recognition weights, uint8 codes + scale/min as face-api.js ships them (numpy ``.npz``).
@@ -186,15 +186,7 @@ def load_face_embedding(path: str | Path | None = None, sha256: str | None = Non
     what = "face embedding weights (dlib ResNet)"
     if path is None:
         path, sha256 = WEIGHTS_PATH, WEIGHTS_SHA256
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{what} not found at {path}")
-    if sha256 is not None:
-        found = file_sha256(path)
-        if found != sha256:
-            raise ValueError(f"{what} at {path} have SHA-256 {found}, expected {sha256}: the file is damaged "
-                             "or was replaced (a Git LFS pointer?); restore it from the repository")
-    weights = dequantized_weights(path)
+    weights = dequantized_weights(verified_file(path, sha256, what))
     model = face_embedding_model()
     for layer in model.layers:
         current = layer.get_weights()

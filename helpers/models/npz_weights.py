@@ -41,6 +41,23 @@ def save_npz_weights(model, path: str | Path, dtype: str = "float16") -> str:
     return file_sha256(path)
 
 
+def verified_file(path: str | Path, sha256: str | None = None, what: str = "weights") -> Path:
+    """``path`` as a Path after checking it exists and, when ``sha256`` is given, has that SHA-256.
+
+    Raises ValueError naming ``what`` and the file when it is missing, damaged or replaced (a Git
+    LFS pointer, say): nothing is loaded from a file that fails.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{what} not found at {path}")
+    if sha256 is not None:
+        found = file_sha256(path)
+        if found != sha256:
+            raise ValueError(f"{what} at {path} have SHA-256 {found}, expected {sha256}: "
+                             "the file is damaged or was replaced (a Git LFS pointer?); restore it from the repository")
+    return path
+
+
 def load_npz_weights(model, path: str | Path, sha256: str | None = None, what: str = "weights") -> None:
     """Copy weights from an ``.npz`` written by :func:`save_npz_weights` into ``model``'s layers by name.
 
@@ -54,14 +71,7 @@ def load_npz_weights(model, path: str | Path, sha256: str | None = None, what: s
 
     Raises ValueError with a message naming the file and the key for any mismatch.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{what} not found at {path}")
-    if sha256 is not None:
-        found = file_sha256(path)
-        if found != sha256:
-            raise ValueError(f"{what} at {path} have SHA-256 {found}, expected {sha256}: "
-                             "the file is damaged or was replaced (a Git LFS pointer?)")
+    path = verified_file(path, sha256, what)
     with np.load(path) as archive:
         stored = {key: archive[key] for key in archive.files}
     for layer in model.layers:
@@ -80,4 +90,4 @@ def load_npz_weights(model, path: str | Path, sha256: str | None = None, what: s
         layer.set_weights(new)
 
 
-__all__ = ["file_sha256", "save_npz_weights", "load_npz_weights"]
+__all__ = ["file_sha256", "save_npz_weights", "load_npz_weights", "verified_file"]
