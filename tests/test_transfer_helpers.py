@@ -1,17 +1,13 @@
 """Transfer-learning pieces: reading how a model calls its backbone (helpers.grading), the tiny
 stand-in backbone (helpers.models.backbones), the reference model (helpers.reference) and the plot."""
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-
-from helpers import grading, transfer  # noqa: E402 (transfer: the old path, still working)
-from helpers.backend import keras  # noqa: E402
-from helpers.models import backbones  # noqa: E402
-from helpers.reference import transfer_learning as ref  # noqa: E402
-from helpers.viz.training import plot_history  # noqa: E402
+from helpers import grading, transfer  # transfer: the old path, still working
+from helpers.backend import keras
+from helpers.models import backbones
+from helpers.reference import transfer_learning as ref
+from helpers.viz.training import plot_history
 
 
 def _model(backbone, **call_kwargs):

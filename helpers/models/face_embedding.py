@@ -58,7 +58,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.models.npz_weights import verified_file
+from helpers.models.npz_weights import set_weights_by_name, verified_file
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 #: dlib's face-recognition weights, uint8 codes + scale/min as face-api.js ships them (numpy ``.npz``).
@@ -188,19 +188,7 @@ def load_face_embedding(path: str | Path | None = None, sha256: str | None = Non
         path, sha256 = WEIGHTS_PATH, WEIGHTS_SHA256
     weights = dequantized_weights(verified_file(path, sha256, what))
     model = face_embedding_model()
-    for layer in model.layers:
-        current = layer.get_weights()
-        new = []
-        for index, value in enumerate(current):
-            key = f"{layer.name}/{index}"
-            if key not in weights:
-                raise ValueError(f"{what}: {key} missing from {path}")
-            if weights[key].shape != value.shape:
-                raise ValueError(f"{what}: {key} has shape {weights[key].shape} in {path}, "
-                                 f"the model expects {value.shape}")
-            new.append(weights[key])
-        if new:
-            layer.set_weights(new)
+    set_weights_by_name(model, weights, path, what)
     return model
 
 

@@ -74,6 +74,15 @@ def load_npz_weights(model, path: str | Path, sha256: str | None = None, what: s
     path = verified_file(path, sha256, what)
     with np.load(path) as archive:
         stored = {key: archive[key] for key in archive.files}
+    set_weights_by_name(model, stored, path, what)
+
+
+def set_weights_by_name(model, arrays: dict, source, what: str = "weights") -> None:
+    """Give every layer of ``model`` its weights from ``arrays`` = ``{"<layer name>/<index>": array}``.
+
+    Each array is cast to its variable's dtype. Raises ValueError naming ``what``, ``source`` (where
+    the arrays came from) and the key when one is missing or has another shape than the model expects.
+    """
     for layer in model.layers:
         current = layer.get_weights()
         if not current:
@@ -81,13 +90,13 @@ def load_npz_weights(model, path: str | Path, sha256: str | None = None, what: s
         new = []
         for index, value in enumerate(current):
             key = f"{layer.name}/{index}"
-            if key not in stored:
-                raise ValueError(f"{what}: {key} missing from {path}")
-            if stored[key].shape != value.shape:
-                raise ValueError(f"{what}: {key} has shape {stored[key].shape} in {path}, "
+            if key not in arrays:
+                raise ValueError(f"{what}: {key} missing from {source}")
+            if arrays[key].shape != value.shape:
+                raise ValueError(f"{what}: {key} has shape {arrays[key].shape} in {source}, "
                                  f"the model expects {value.shape}")
-            new.append(stored[key].astype(value.dtype))
+            new.append(np.asarray(arrays[key]).astype(value.dtype))
         layer.set_weights(new)
 
 
-__all__ = ["file_sha256", "save_npz_weights", "load_npz_weights", "verified_file"]
+__all__ = ["file_sha256", "save_npz_weights", "load_npz_weights", "verified_file", "set_weights_by_name"]
