@@ -15,7 +15,8 @@ from tests import REPO
 WEEK1 = REPO / "course" / "week1"
 NOTEBOOKS = sorted(WEEK1.glob("*.ipynb"))
 
-# DESIGN.md's week-1 lecture topics, each with words that must appear somewhere in the lectures.
+# The week-1 lecture topics of the course design (shared/DESIGN.md, outside this repository, lists them;
+# README's "For students" names the lectures), each with words that must appear somewhere in the lectures.
 WEEK1_TOPICS = {
     "vertical/horizontal edges": ["vertical", "horizontal"],
     "Sobel and Scharr": ["Sobel", "Scharr"],
