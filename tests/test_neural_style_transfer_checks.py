@@ -66,19 +66,19 @@ VISIBLE = {
 
 #: Hidden tests: fresh shapes, weights, seeds and hyper-parameters (as the notebook's hidden cells use them).
 HIDDEN = {
-    "compute_content_cost": [dict(shapes=((1, 5, 7, 2), (1, 3, 4, 6)), seed=11),
-                             dict(shapes=((1, 2, 3, 8),), seed=12)],
-    "gram_matrix": [dict(shape=(5, 12), seed=11), dict(shape=(2, 2), seed=12), dict(shape=(6, 3), seed=13)],
-    "compute_layer_style_cost": [dict(shape=(1, 5, 3, 4), seed=11), dict(shape=(1, 3, 3, 7), seed=12)],
-    "compute_style_cost": [dict(shapes=((1, 4, 6, 3), (1, 2, 3, 4), (1, 2, 2, 5)), weights=(0.7, 0.25), seed=11),
-                           dict(shapes=((1, 6, 6, 2), (1, 3, 3, 3), (1, 3, 2, 2), (1, 2, 2, 3), (1, 1, 2, 4),
-                                        (1, 2, 2, 2)), weights=(0.1, 0.15, 0.2, 0.25, 0.3), seed=12)],
-    "total_cost": [dict(J_content=1.3, J_style=0.21, alpha=2.0, beta=9.0),
-                   dict(J_content=0.05, J_style=3.0, alpha=100.0, beta=0.5)],
-    "train_step": [dict(image_size=(8, 16), pools=(2, 4, 1), channels=(3, 2, 4), weights=(0.7, 0.3),
-                        learning_rate=0.03, steps=3, seed=11),
-                   dict(image_size=(12, 12), pools=(1, 3, 2, 6, 3), channels=(2, 4, 3, 5, 2),
-                        weights=(0.4, 0.1, 0.3, 0.2), learning_rate=0.005, steps=2, seed=12)],
+    "compute_content_cost": [{"shapes": ((1, 5, 7, 2), (1, 3, 4, 6)), "seed": 11},
+                             {"shapes": ((1, 2, 3, 8),), "seed": 12}],
+    "gram_matrix": [{"shape": (5, 12), "seed": 11}, {"shape": (2, 2), "seed": 12}, {"shape": (6, 3), "seed": 13}],
+    "compute_layer_style_cost": [{"shape": (1, 5, 3, 4), "seed": 11}, {"shape": (1, 3, 3, 7), "seed": 12}],
+    "compute_style_cost": [{"shapes": ((1, 4, 6, 3), (1, 2, 3, 4), (1, 2, 2, 5)), "weights": (0.7, 0.25), "seed": 11},
+                           {"shapes": ((1, 6, 6, 2), (1, 3, 3, 3), (1, 3, 2, 2), (1, 2, 2, 3), (1, 1, 2, 4),
+                                       (1, 2, 2, 2)), "weights": (0.1, 0.15, 0.2, 0.25, 0.3), "seed": 12}],
+    "total_cost": [{"J_content": 1.3, "J_style": 0.21, "alpha": 2.0, "beta": 9.0},
+                   {"J_content": 0.05, "J_style": 3.0, "alpha": 100.0, "beta": 0.5}],
+    "train_step": [{"image_size": (8, 16), "pools": (2, 4, 1), "channels": (3, 2, 4), "weights": (0.7, 0.3),
+                    "learning_rate": 0.03, "steps": 3, "seed": 11},
+                   {"image_size": (12, 12), "pools": (1, 3, 2, 6, 3), "channels": (2, 4, 3, 5, 2),
+                    "weights": (0.4, 0.1, 0.3, 0.2), "learning_rate": 0.005, "steps": 2, "seed": 12}],
 }
 CHECK = {
     "compute_content_cost": checks.check_compute_content_cost,
@@ -389,5 +389,9 @@ def test_check_arguments_are_validated():
         checks.check_compute_style_cost(ref.compute_style_cost, weights=(0.5,))
     with pytest.raises(ValueError, match="divisible"):
         checks.check_train_step(lambda image: None, image_size=(10, 12), pools=(1, 4), channels=(2, 2), weights=(1.0,))
+    with pytest.raises(ValueError, match=r"\(1, n_H, n_W, n_C\)"):
+        checks.check_compute_content_cost(ref.compute_content_cost, shapes=((2, 3, 3, 1),))
+    with pytest.raises(ValueError, match="n_C, n_H"):
+        checks.check_gram_matrix(ref.gram_matrix, shape=(3, 4, 1))
     with pytest.raises(ValueError, match="differ"):
         checks.check_total_cost(ref.total_cost, alpha=2.0, beta=2.0)

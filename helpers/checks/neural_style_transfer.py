@@ -26,8 +26,6 @@ loops or einsum all pass; every mistake listed in the diagnoses changes the valu
 
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 
 from helpers.backend import keras, tf
@@ -109,6 +107,14 @@ def _style_cost(style_outputs, generated_outputs, weights):
 # compute_content_cost
 
 
+def _check_activation_shapes(function, shapes):
+    """ValueError unless every shape is (1, n_H, n_W, n_C) with positive sizes (one image, as in the notebook)."""
+    shapes = [tuple(int(d) for d in shape) for shape in shapes]
+    if not shapes or any(len(s) != 4 or s[0] != 1 or min(s) < 1 for s in shapes):
+        raise ValueError(f"{function}: shapes must be a non-empty list of (1, n_H, n_W, n_C), got {shapes}")
+    return shapes
+
+
 def _content_inputs(shapes, seed):
     rng = _rng(seed)
     content = [_activation(rng, s) for s in shapes]
@@ -120,6 +126,7 @@ def check_compute_content_cost(target, shapes=((1, 6, 6, 3), (1, 4, 5, 3)), seed
     """compute_content_cost on two output lists of activations of ``shapes``; the last is the content layer."""
     __tracebackhide__ = True
     fn = "compute_content_cost"
+    shapes = _check_activation_shapes("check_compute_content_cost", shapes)
     content, generated = _content_inputs(shapes, seed)
     got = _number(fn, "J_content", call(fn, target, _to_tensors(content), _to_tensors(generated)))
     a_C, a_G = content[-1], generated[-1]
@@ -161,6 +168,8 @@ def check_gram_matrix(target, shape=(3, 8), seed=1):
     """gram_matrix(A) for A ~ N(1, 2^2) of ``shape`` = (n_C, n_H*n_W): must be A A^T, shape (n_C, n_C)."""
     __tracebackhide__ = True
     fn = "gram_matrix"
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(f"check_gram_matrix: shape must be (n_C, n_H*n_W), got {shape}")
     A = _activation(_rng(seed), shape)
     got = call(fn, target, tf.constant(A))
     try:
@@ -200,14 +209,17 @@ def check_compute_layer_style_cost(target, shape=(1, 3, 4, 5), seed=1):
     """compute_layer_style_cost on a_S, a_G ~ N(1, 2^2) of ``shape`` = (1, n_H, n_W, n_C)."""
     __tracebackhide__ = True
     fn = "compute_layer_style_cost"
+    (shape,) = _check_activation_shapes("check_compute_layer_style_cost", [shape])
     rng = _rng(seed)
     a_S, a_G = _activation(rng, shape), _activation(rng, shape)
     got = _number(fn, "J_style_layer", call(fn, target, tf.constant(a_S), tf.constant(a_G)))
     _, n_H, n_W, n_C = shape
     N = n_H * n_W
     expected = _layer_style_cost(a_S, a_G)
-    no_transpose = lambda a: a.reshape(n_C, N)  # noqa: E731 - the classic mistake, as a numpy reshape
-    positions = lambda a: a.reshape(N, n_C)  # noqa: E731 - rows = positions: a Gram matrix of positions
+    # the classic mistake: reshape straight to (n_C, n_H*n_W), which mixes positions and channels
+    no_transpose = lambda a: a.reshape(n_C, N)
+    # rows = positions (no transpose): gram_matrix then gives a (n_H*n_W, n_H*n_W) Gram matrix of positions
+    positions = lambda a: a.reshape(N, n_C)
     diagnoses = {
         "the activations were reshaped straight to (n_C, n_H*n_W), which mixes channels; reshape to "
         "(n_H*n_W, n_C) first, then transpose to (n_C, n_H*n_W)": _layer_style_cost(a_S, a_G, no_transpose),
@@ -266,13 +278,13 @@ def _tf_content_cost(content_output, generated_output):
 
 
 def _tf_style_cost_with(default_layers):
-    def compute_style_cost(style_image_output, generated_image_output, STYLE_LAYERS=default_layers):  # noqa: N803
+    def compute_style_cost(style_image_output, generated_image_output, STYLE_LAYERS=default_layers):
         pairs = zip(style_image_output[:-1], generated_image_output[:-1], STYLE_LAYERS)
         return tf.add_n([weight * _tf_layer_style_cost(a_S, a_G) for a_S, a_G, (_, weight) in pairs])
     return compute_style_cost
 
 
-def _tf_total_cost(J_content, J_style, alpha=10, beta=40):  # noqa: N803
+def _tf_total_cost(J_content, J_style, alpha=10, beta=40):
     return alpha * J_content + beta * J_style
 
 
@@ -298,6 +310,7 @@ def check_compute_style_cost(target, shapes=((1, 6, 4, 3), (1, 3, 2, 5), (1, 3, 
     """
     __tracebackhide__ = True
     fn = "compute_style_cost"
+    shapes = _check_activation_shapes("check_compute_style_cost", shapes)
     if len(weights) != len(shapes) - 1:
         raise ValueError(f"check_compute_style_cost: need len(shapes) - 1 = {len(shapes) - 1} weights, got {len(weights)}")
     style, generated = _style_inputs(shapes, seed)
@@ -341,7 +354,7 @@ def compute_style_cost_test(target):
 # total_cost
 
 
-def check_total_cost(target, J_content=0.37, J_style=1.9, alpha=3.0, beta=7.0):  # noqa: N803
+def check_total_cost(target, J_content=0.37, J_style=1.9, alpha=3.0, beta=7.0):
     """total_cost(J_content, J_style) with the defaults (10, 40) and with ``alpha``, ``beta`` given."""
     __tracebackhide__ = True
     fn = "total_cost"
@@ -561,11 +574,19 @@ def train_step_test(target):
 
 
 __all__ = [
-    "RTOL", "ATOL", "LinearFeatures",
-    "check_compute_content_cost", "compute_content_cost_test",
-    "check_gram_matrix", "gram_matrix_test",
-    "check_compute_layer_style_cost", "compute_layer_style_cost_test",
-    "check_compute_style_cost", "compute_style_cost_test",
-    "check_total_cost", "total_cost_test",
-    "check_train_step", "train_step_test",
+    "ATOL",
+    "RTOL",
+    "LinearFeatures",
+    "check_compute_content_cost",
+    "check_compute_layer_style_cost",
+    "check_compute_style_cost",
+    "check_gram_matrix",
+    "check_total_cost",
+    "check_train_step",
+    "compute_content_cost_test",
+    "compute_layer_style_cost_test",
+    "compute_style_cost_test",
+    "gram_matrix_test",
+    "total_cost_test",
+    "train_step_test",
 ]

@@ -163,7 +163,7 @@ _VERIFIED: dict[tuple, str] = {}
 
 
 def _file_md5(path: Path) -> str:
-    digest = hashlib.md5()  # noqa: S324 - the checksum Keras publishes for this file
+    digest = hashlib.md5()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
@@ -247,6 +247,18 @@ def assign_conv_weights(model, weights: dict[str, list[np.ndarray]]) -> None:
 
 # --------------------------------------------------------------------------------------------
 # building the backbones
+
+
+def build_vgg(name: str = "vgg16", input_shape=(None, None, 3), include_preprocessing: bool = True):
+    """An untrained Keras VGG16 or VGG19 without its classifier (Glorot-initialised), laid out as the loaders'.
+
+    name: "vgg16" or "vgg19". The random baseline the tests (and the notebook) compare the
+    pretrained backbone with; call ``keras.utils.set_random_seed`` first for repeatable weights.
+    """
+    architectures = {"vgg16": keras.applications.VGG16, "vgg19": keras.applications.VGG19}
+    if name not in architectures:
+        raise ValueError(f"name must be 'vgg16' or 'vgg19', got {name!r}")
+    return _build(architectures[name], input_shape, include_preprocessing)
 
 
 def _build(architecture, input_shape, include_preprocessing):
@@ -367,10 +379,34 @@ def get_layer_outputs(vgg, layer_names):
 
 
 __all__ = [
-    "HED_PACKAGE", "HED_PACKAGE_PIN", "HED_WEIGHTS_SHA256", "KERAS_VGG19_NOTOP_FILE", "KERAS_VGG19_NOTOP_MD5",
-    "VGG_MEAN_BGR", "VGG16_CONV_LAYERS", "VGG19_CONV_LAYERS", "STYLE_LAYERS_VGG16", "STYLE_LAYERS_VGG19",
-    "CONTENT_LAYER_VGG16", "CONTENT_LAYER_VGG19", "WeightsUnavailable", "VGGPreprocessing", "preprocess_vgg",
-    "deprocess_vgg", "hed_weights_path", "keras_cache_dir", "find_keras_vgg19_weights", "verify_file",
-    "read_hed_vgg16_weights", "read_keras_legacy_weights", "assign_conv_weights", "load_vgg16_backbone",
-    "load_vgg19_backbone", "choose_style_backbone", "load_style_backbone", "style_layers_for", "get_layer_outputs",
+    "CONTENT_LAYER_VGG16",
+    "CONTENT_LAYER_VGG19",
+    "HED_PACKAGE",
+    "HED_PACKAGE_PIN",
+    "HED_WEIGHTS_SHA256",
+    "KERAS_VGG19_NOTOP_FILE",
+    "KERAS_VGG19_NOTOP_MD5",
+    "STYLE_LAYERS_VGG16",
+    "STYLE_LAYERS_VGG19",
+    "VGG16_CONV_LAYERS",
+    "VGG19_CONV_LAYERS",
+    "VGG_MEAN_BGR",
+    "VGGPreprocessing",
+    "WeightsUnavailable",
+    "assign_conv_weights",
+    "build_vgg",
+    "choose_style_backbone",
+    "deprocess_vgg",
+    "find_keras_vgg19_weights",
+    "get_layer_outputs",
+    "hed_weights_path",
+    "keras_cache_dir",
+    "load_style_backbone",
+    "load_vgg16_backbone",
+    "load_vgg19_backbone",
+    "preprocess_vgg",
+    "read_hed_vgg16_weights",
+    "read_keras_legacy_weights",
+    "style_layers_for",
+    "verify_file",
 ]

@@ -62,7 +62,7 @@ def compute_layer_style_cost(a_S, a_G):
     (1, n_H, n_W, n_C). Each is unrolled to (n_C, n_H*n_W) (reshape to (n_H*n_W, n_C), transpose).
     Returns a scalar tensor sum((G_S - G_G)^2) / (4 n_C^2 (n_H n_W)^2), G = A A^T.
     """
-    m, n_H, n_W, n_C = a_G.get_shape().as_list()
+    _, n_H, n_W, n_C = a_G.get_shape().as_list()
     a_S = tf.transpose(tf.reshape(a_S, shape=[-1, n_C]))
     a_G = tf.transpose(tf.reshape(a_G, shape=[-1, n_C]))
     GS = gram_matrix(a_S)
@@ -128,5 +128,13 @@ def make_train_step(vgg_model_outputs, a_C, a_S, optimizer, alpha=10, beta=40, S
     return train_step
 
 
-__all__ = ["STYLE_LAYERS", "compute_content_cost", "gram_matrix", "compute_layer_style_cost", "compute_style_cost",
-           "total_cost", "clip_0_1", "make_train_step"]
+__all__ = [
+    "STYLE_LAYERS",
+    "clip_0_1",
+    "compute_content_cost",
+    "compute_layer_style_cost",
+    "compute_style_cost",
+    "gram_matrix",
+    "make_train_step",
+    "total_cost",
+]
