@@ -395,3 +395,14 @@ def test_check_arguments_are_validated():
         checks.check_gram_matrix(ref.gram_matrix, shape=(3, 4, 1))
     with pytest.raises(ValueError, match="differ"):
         checks.check_total_cost(ref.total_cost, alpha=2.0, beta=2.0)
+
+
+def test_checks_do_not_need_the_reference():
+    """The student kit has helpers without reference/: the checks must not import it."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(checks))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert not any("reference" in (name or "") for name in imported), imported
