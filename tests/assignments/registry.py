@@ -165,11 +165,21 @@ SPECS: dict[str, ProofSpec] = {spec.key: spec for spec in [
         # its preprocessing is EfficientNet-Lite0's: it passes the visible tests only with that backbone
         hard_coded_visible=_efficientnet_backbone,
     ),
-    # No training and no real photos while autograding (the stand-in face model of the checks): each
-    # submission costs about the TensorFlow import, so every variant goes through the real autograder.
+    # No training and no real photos while autograding (the checks use a stand-in face model): a
+    # submission costs about the TensorFlow import; three rounds of mistakes (one hard-coded per function)
+    # and both rounds of correct variants go through the real autograder.
     ProofSpec(
         AssignmentNotebook("week4", "Face_Recognition", {"triplet_loss": 40, "verify": 30, "who_is_it": 30},
                            face_recognition),
+        autograded={
+            "triplet_loss": ["no max with zero", "mean over the batch instead of the sum",
+                             "hard-coded answers of the visible tests"],
+            "verify": ["the original's threshold 0.7", "compares with the closest person, not the claimed one",
+                       "hard-coded answers of the visible tests"],
+            "who_is_it": ["returns the last identity, not the closest",
+                          "never says 'Not in the database' (as the original returns the closest name)",
+                          "hard-coded answers of the visible tests"],
+        },
         causes={
             "triplet_loss: mean over the batch instead of the sum": "reduce_mean",
             "triplet_loss: no max with zero": "max(..., 0) is missing",
@@ -185,7 +195,7 @@ SPECS: dict[str, ProofSpec] = {spec.key: spec for spec in [
             "who_is_it: keeps the farthest person (comparison reversed)": "LARGEST distance",
             "who_is_it: never says 'Not in the database' (as the original returns the closest name)":
                 "the person is unknown",
-            "who_is_it: the original's threshold 0.7": "threshold 0.7",
+            "who_is_it: unknown only above the original's threshold 0.7": "threshold 0.7",
             "who_is_it: min_dist starts at the threshold": "initialised to the threshold",
         },
     ),

@@ -230,7 +230,7 @@ def who_is_it_never_unknown(image_path, database, model):
     return min_dist, identity
 
 
-@variant("who_is_it", "buggy", "the original's threshold 0.7")
+@variant("who_is_it", "buggy", "unknown only above the original's threshold 0.7")
 def who_is_it_facenet_threshold(image_path, database, model):
     encoding = img_to_encoding(image_path, model)
     min_dist = 100
