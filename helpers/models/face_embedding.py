@@ -289,6 +289,38 @@ def embed(images_uint8, batch_size: int = 32) -> np.ndarray:
     return vectors[0] if single else vectors
 
 
+def img_to_encoding(image_path, model) -> np.ndarray:
+    """The encoding of the face image stored at ``image_path``, as the original course's helper gives it.
+
+    Reads the file (any format PIL reads; a face chip cut with :func:`face_chip`, as the original
+    course's 160x160 face images), converts it to RGB, resizes it (bilinear) to the model's input size
+    when it differs (150x150 for :func:`load_face_embedding`'s model; any model whose ``input_shape`` is
+    ``(None, H, W, 3)``), and runs ``model.predict_on_batch`` on the (1, H, W, 3) float32 batch of
+    values in [0, 255].
+
+    Inputs:
+    - image_path: path of the image file (str or ``pathlib.Path``)
+    - model: the face embedding (or any object with ``predict_on_batch`` and ``input_shape``)
+
+    Returns a (1, D) float32 numpy array, D = 128 for the face embedding. Unlike the original
+    (FaceNet) helper it does not divide by the norm: dlib's 0.6 threshold
+    (:data:`DISTANCE_THRESHOLD`) applies to the raw vectors.
+    """
+    from PIL import Image
+
+    path = Path(image_path)
+    if not path.is_file():
+        raise ValueError(f"img_to_encoding: no image file at {str(image_path)!r}")
+    with Image.open(path) as opened:
+        image = opened.convert("RGB")
+    shape = tuple(getattr(model, "input_shape", None) or (None, CHIP_SIZE, CHIP_SIZE, 3))
+    height, width = (int(shape[1]), int(shape[2])) if len(shape) == 4 and shape[1] and shape[2] else (CHIP_SIZE, CHIP_SIZE)
+    if image.size != (width, height):
+        image = image.resize((width, height), Image.Resampling.BILINEAR)
+    batch = np.asarray(image, dtype=np.float32)[None]
+    return np.asarray(model.predict_on_batch(batch), dtype=np.float32).reshape(1, -1)
+
+
 __all__ = [
     "BLOCKS",
     "CHIP_SIZE",
@@ -302,5 +334,6 @@ __all__ = [
     "embed",
     "face_chip",
     "face_embedding_model",
+    "img_to_encoding",
     "load_face_embedding",
 ]

@@ -17,7 +17,13 @@ import nbformat
 from nbformat.v4 import new_code_cell
 
 from tests.grader_proof import AssignmentNotebook
-from tests.variants import convolution_model_application, convolution_step_by_step, residual_networks, transfer_learning
+from tests.variants import (
+    convolution_model_application,
+    convolution_step_by_step,
+    face_recognition,
+    residual_networks,
+    transfer_learning,
+)
 
 
 @dataclass
@@ -158,5 +164,39 @@ SPECS: dict[str, ProofSpec] = {spec.key: spec for spec in [
         hard_coded_match="preprocess",
         # its preprocessing is EfficientNet-Lite0's: it passes the visible tests only with that backbone
         hard_coded_visible=_efficientnet_backbone,
+    ),
+    # No training and no real photos while autograding (the checks use a stand-in face model): a
+    # submission costs about the TensorFlow import; three rounds of mistakes (one hard-coded per function)
+    # and both rounds of correct variants go through the real autograder.
+    ProofSpec(
+        AssignmentNotebook("week4", "Face_Recognition", {"triplet_loss": 40, "verify": 30, "who_is_it": 30},
+                           face_recognition),
+        autograded={
+            "triplet_loss": ["no max with zero", "mean over the batch instead of the sum",
+                             "hard-coded answers of the visible tests"],
+            "verify": ["the original's threshold 0.7", "compares with the closest person, not the claimed one",
+                       "hard-coded answers of the visible tests"],
+            "who_is_it": ["returns the last identity, not the closest",
+                          "never says 'Not in the database' (as the original returns the closest name)",
+                          "hard-coded answers of the visible tests"],
+        },
+        causes={
+            "triplet_loss: mean over the batch instead of the sum": "reduce_mean",
+            "triplet_loss: no max with zero": "max(..., 0) is missing",
+            "triplet_loss: distances not squared (tf.norm)": "not squared",
+            "triplet_loss: distances summed over the whole batch (no axis)": "axis=-1",
+            "triplet_loss: margin fixed at 0.2, alpha ignored": "alpha is ignored",
+            "verify: squared distance": "SQUARED distance",
+            "verify: door opens above the threshold": "reversed",
+            "verify: the original's threshold 0.7": "threshold 0.7",
+            "verify: compares with the closest person, not the claimed one": "the person claimed",
+            "verify: returns (door_open, dist)": "wrong order",
+            "who_is_it: returns the last identity, not the closest": "LAST name",
+            "who_is_it: keeps the farthest person (comparison reversed)": "LARGEST distance",
+            "who_is_it: never says 'Not in the database' (as the original returns the closest name)":
+                "the person is unknown",
+            "who_is_it: unknown only above the original's threshold 0.7": "threshold 0.7",
+            "who_is_it: min_dist starts at the threshold": "initialised to the threshold",
+        },
     ),
 ]}
