@@ -41,6 +41,8 @@ class Course:
         (e.g. a small synthetic assignment); ``extra_config``: lines appended to nbgrader_config.py."""
         self.root = Path(root)
         self.assignment = assignment
+        #: environment of the nbgrader subprocesses; None: ``nbgrader_env()`` at each call
+        self.env: dict | None = None
         self.root.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / "nbgrader_config.py", self.root / "nbgrader_config.py")
         if extra_config:
@@ -57,7 +59,7 @@ class Course:
     def nbgrader(self, *args: str, check: bool = True, timeout: float = 1800) -> subprocess.CompletedProcess:
         """Run ``nbgrader ARGS`` in the course directory; raise with its log if it fails and check is set."""
         process = subprocess.run(
-            [sys.executable, "-m", "nbgrader", *args], cwd=self.root, env=nbgrader_env(),
+            [sys.executable, "-m", "nbgrader", *args], cwd=self.root, env=self.env or nbgrader_env(),
             capture_output=True, text=True, timeout=timeout,
         )
         if check and process.returncode != 0:
