@@ -94,7 +94,7 @@ FORMAT_VERSION = 1
 
 _CHUNK = 32            # frames rendered together; parameters are drawn per chunk of this size
 _CAR_SLOTS = 6
-_PEDESTRIAN_SLOTS = 4
+_PEDESTRIAN_SLOTS = 5
 _POLE_SLOTS = 3        # per side of the street
 _TREE_SLOTS = 3        # per side
 _SEGMENTS = 7          # facade segments per side
@@ -158,10 +158,23 @@ def _rgb(values):
     return np.asarray(values, dtype=np.float32)[:, None, None, :]
 
 
-def _smooth_noise(rng, n, height, width, cells_y, cells_x):
+class _FrameNoise:
+    """Random textures drawn frame by frame from ``default_rng([seed, frame, 1])``, so frame i is
+    the same picture whatever n is, and its coarse textures (drawn first, on grids whose size does
+    not depend on the frame's) are the same at every frame size."""
+
+    def __init__(self, seed, first, count):
+        self.rngs = [np.random.default_rng([seed, first + i, 1]) for i in range(count)]
+
+    def normal(self, *shape):
+        """Standard normal values (count, *shape) float32."""
+        return np.stack([r.standard_normal(shape, dtype=np.float32) for r in self.rngs])
+
+
+def _smooth_noise(noise, height, width, cells_y, cells_x):
     """Smooth noise (n, H, W) float32, about N(0, 0.6): random values on a coarse grid of
     cells_y x cells_x, interpolated bilinearly."""
-    low = rng.normal(0.0, 1.0, (n, cells_y + 1, cells_x + 1)).astype(np.float32)
+    low = noise.normal(cells_y + 1, cells_x + 1)
 
     def axis(size, cells):
         pos = (np.arange(size, dtype=np.float32) + 0.5) / size * cells
@@ -286,7 +299,7 @@ def _scene_parameters(rng, n):
     p["shadow_reach"] = u(-2.0, 6.0, n)                    # how far the shade reaches into the road
     p["haze"] = u(0.0, 0.7, n)
     p["haze_distance"] = u(60.0, 300.0, n)
-    p["blur"] = u(0.0, 0.22, n)
+    p["blur"] = u(0.0, 0.15, n)
     p["noise"] = u(0.004, 0.03, n)
     # facades: per side, _SEGMENTS segments along the street
     shape = (n, 2, _SEGMENTS)
@@ -317,14 +330,14 @@ def _scene_parameters(rng, n):
     shape = (n, 2, _POLE_SLOTS)
     spacing = u(12.0, 30.0, (n, 2, 1))
     p["pole_z"] = u(3.0, 14.0, (n, 2, 1)) + spacing * np.arange(_POLE_SLOTS) + u(-2, 2, shape)
-    p["pole_kind"] = rng.choice(4, size=shape, p=[0.2, 0.35, 0.3, 0.15])
+    p["pole_kind"] = rng.choice(4, size=shape, p=[0.15, 0.3, 0.3, 0.25])
     p["pole_offset"] = u(0.3, 0.7, shape)                   # from the curb onto the sidewalk
     p["pole_colour"] = _pick(rng, _POLE_COLOURS, n * 2 * _POLE_SLOTS, 0.06).reshape(shape + (3,))
     p["pole_width"] = u(0.14, 0.28, shape)
     p["lamp_height"] = u(6.0, 9.0, shape)
     p["lamp_arm"] = u(1.0, 2.5, shape)
     p["sign_height"] = u(2.2, 3.2, shape)
-    p["sign_size"] = u(0.6, 1.0, shape)
+    p["sign_size"] = u(0.7, 1.1, shape)
     p["sign_shape"] = rng.integers(0, 4, shape)             # circle, triangle, rectangle, diamond
     p["sign_rim"] = _pick(rng, [(0.75, 0.10, 0.10), (0.10, 0.25, 0.65), (0.12, 0.45, 0.22),
                                 (0.90, 0.90, 0.88), (0.85, 0.70, 0.10)], n * 2 * _POLE_SLOTS, 0.08).reshape(shape + (3,))
@@ -349,7 +362,7 @@ def _scene_parameters(rng, n):
                               0.1).reshape(shape + (3,))
     # cars, nearest first: z grows by at least 4 m per slot; lane -1/-2: parking left/right
     gaps = u(4.0, 16.0, (n, _CAR_SLOTS))
-    p["car_z"] = u(3.5, 9.0, (n, 1)) + np.cumsum(gaps, axis=1) - gaps[:, :1]
+    p["car_z"] = u(5.0, 12.0, (n, 1)) + np.cumsum(gaps, axis=1) - gaps[:, :1]
     p["car"] = rng.random((n, _CAR_SLOTS)) < 0.6
     lane = (rng.random((n, _CAR_SLOTS)) * lanes[:, None]).astype(int)
     parking = rng.random((n, _CAR_SLOTS))
@@ -367,10 +380,10 @@ def _scene_parameters(rng, n):
     p["car_colour"] = _pick(rng, _CAR_COLOURS, n * _CAR_SLOTS, 0.06).reshape(n, _CAR_SLOTS, 3)
     # pedestrians on the sidewalks (side -1 left, +1 right), some on the crossing
     shape = (n, _PEDESTRIAN_SLOTS)
-    p["pedestrian"] = rng.random(shape) < 0.5
+    p["pedestrian"] = rng.random(shape) < 0.55
     p["ped_side"] = np.where(rng.random(shape) < 0.5, -1, 1)
     p["ped_across"] = u(0.15, 0.95, shape)                  # position across the sidewalk
-    p["ped_z"] = 3.0 + rng.exponential(12.0, shape)
+    p["ped_z"] = 3.0 + rng.exponential(10.0, shape)
     p["ped_on_crossing"] = rng.random(shape) < 0.35
     p["ped_height"] = u(1.5, 1.92, shape)
     p["ped_phase"] = u(-1.0, 1.0, shape)
@@ -511,7 +524,7 @@ def _thick(half, scale, pixels=0.6):
     return np.maximum(half, pixels / scale)
 
 
-def _render(p, rng, height, width):
+def _render(p, noise, height, width):
     """Render the frames described by parameters p; returns (rgb float (n,H,W,3), label, instance,
     instance class table (n, K) of class ids (0 = unused))."""
     n = len(p["horizon"])
@@ -527,19 +540,20 @@ def _render(p, rng, height, width):
         ids[:, k] = np.where(present, cls, 0)
         return k
 
-    fine = rng.normal(0.0, 1.0, (n, height, width)).astype(np.float32)     # grain for textures
-    blotch = _smooth_noise(rng, n, height, width, 6, 8)                    # large-scale stains
-    leafy = _smooth_noise(rng, n, height, width, max(4, height // 5), max(4, width // 5))
+    # coarse textures first (the same at every frame size), then the per-pixel grain
+    blotch = _smooth_noise(noise, height, width, 6, 8)                     # large-scale stains
+    leafy = _smooth_noise(noise, height, width, 19, 25)                    # foliage, crowns
+    cloud = np.clip(_smooth_noise(noise, height, width, 3, 5) * 1.4 - 0.2, 0.0, 1.0)
+    tops = np.abs(_smooth_noise(noise, 1, width, 1, 10))                   # (n, 1, W) skyline
+    fine = noise.normal(height, width)                                     # grain for textures
 
     # ---- sky and clouds (depth inf) -------------------------------------------------------
     t = np.clip(ys / np.maximum(cam.y0, 1.0), 0.0, 1.0)[..., None]         # 0 top .. 1 horizon
     sky = _rgb(p["sky_top"]) * (1 - t) + _rgb(p["sky_horizon"]) * t
-    cloud = np.clip(_smooth_noise(rng, n, height, width, 3, 5) * 1.4 - 0.2, 0.0, 1.0)
     sky = sky + (_c(p["clouds"]) * cloud)[..., None] * (np.float32(0.93) - sky)
     canvas.draw(np.ones((1, 1, 1), bool), np.float32(1e9), sky, SKY)
 
     # ---- distant skyline: rooftops or tree tops along the horizon ---------------------------
-    tops = np.abs(_smooth_noise(rng, n, 1, width, 1, max(3, width // 12)))  # (n, 1, W)
     # tree tops are smooth; rooftops are quantised into flat roofs of a few heights
     rooftop = np.where(_c(p["skyline_trees"]) > 0, tops, np.round(tops * 5) / 5)
     skyline_top = cam.y0 - _c(p["skyline_height"]) * height * (0.3 + rooftop)
@@ -676,8 +690,8 @@ def _render(p, rng, height, width):
     oncoming = p["two_way"][:, None] & (p["car_lane"] >= 0) & (p["car_lane"] < p["ego"][:, None])
     for k in range(_CAR_SLOTS):
         z0, x0 = _c(p["car_z"][:, k]), _c(car_x[:, k])
-        width, tall, length = _c(p["car_width"][:, k]), _c(p["car_height"][:, k]), _c(p["car_length"][:, k])
-        shadow = (np.abs(gx - x0) < width / 2 + 0.15) & (gz > z0 - 0.3) & (gz < z0 + length)
+        car_width, car_length = _c(p["car_width"][:, k]), _c(p["car_length"][:, k])
+        shadow = (np.abs(gx - x0) < car_width / 2 + 0.15) & (gz > z0 - 0.3) & (gz < z0 + car_length)
         darken = np.where(shadow & ground_now & _b(p["car"][:, k]), darken * 0.5, darken)
     canvas.rgb *= darken[..., None]
 
@@ -718,7 +732,7 @@ def _render(p, rng, height, width):
     b = _rgb(np.repeat(p["blur"][:, None], 3, axis=1))
     rgb[:, :, 1:-1] = rgb[:, :, 1:-1] * (1 - 2 * b) + (rgb[:, :, :-2] + rgb[:, :, 2:]) * b
     rgb[:, 1:-1] = rgb[:, 1:-1] * (1 - 2 * b) + (rgb[:, :-2] + rgb[:, 2:]) * b
-    rgb += rng.normal(0.0, 1.0, rgb.shape).astype(np.float32) * _rgb(np.repeat(p["noise"][:, None], 3, axis=1))
+    rgb += noise.normal(*rgb.shape[1:]) * _rgb(np.repeat(p["noise"][:, None], 3, axis=1))
     return rgb, canvas.label, canvas.instance, ids
 
 
@@ -933,12 +947,27 @@ def _boxes_from_instances(instance, ids):
     return boxes, classes, instance.astype(np.int16)
 
 
+def _chunks(n, seed, height, width):
+    """Render frames 0..n-1 chunk by chunk; yields StreetScenes of at most _CHUNK frames."""
+    for chunk, start in enumerate(range(0, n, _CHUNK)):
+        count = min(_CHUNK, n - start)
+        # the layout is drawn for a whole chunk whatever `count` is, and the textures frame by
+        # frame, so frame i is the same picture in make_street_scenes(n, seed) for every n > i
+        layout = _scene_parameters(np.random.default_rng([seed, chunk, 0]), _CHUNK)
+        layout = {key: value[:count] for key, value in layout.items()}
+        rgb, label, instance, ids = _render(layout, _FrameNoise(seed, start, count), height, width)
+        boxes, classes, instance = _boxes_from_instances(instance, ids)
+        images = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        yield StreetScenes(images, label, instance, boxes, classes)
+
+
 def make_street_scenes(n, seed, height=96, width=128):
     """Render n street scenes; deterministic by seed.
 
     Parameters: n frames (>= 1), seed (non-negative int), frame height and width in pixels
-    (32..1024 each, width/height between 0.5 and 3). The scene layout depends on (seed, frame
-    index) only, not on the size, so a larger size shows the same streets in more detail.
+    (32..1024 each, width/height between 0.5 and 3). Frame i depends on (seed, i) only: the first
+    frames of a longer run are the same pictures, and a larger size shows the same streets in more
+    detail (only the per-pixel grain and sensor noise differ).
 
     Returns a :class:`StreetScenes`: images (n, H, W, 3) uint8, masks (n, H, W) uint8 CARLA class
     ids (those of ``CLASSES_PRESENT``), instances (n, H, W) int16 (k + 1 = the k-th box of that
@@ -948,20 +977,232 @@ def make_street_scenes(n, seed, height=96, width=128):
     n = _integer(n, "n", 1)
     seed = _integer(seed, "seed", 0)
     height, width = _check_frame_size(height, width)
-    images, masks, instances, boxes, classes = [], [], [], [], []
-    for chunk, start in enumerate(range(0, n, _CHUNK)):
-        count = min(_CHUNK, n - start)
-        # the layout comes from its own stream, drawn for a whole chunk whatever `count` is, so
-        # frame i is the same street in make(n, seed) for every n > i and at every size
-        layout = _scene_parameters(np.random.default_rng([seed, chunk, 0]), _CHUNK)
-        layout = {key: value[:count] for key, value in layout.items()}
-        texture_rng = np.random.default_rng([seed, chunk, 1, height, width])
-        rgb, label, instance, ids = _render(layout, texture_rng, height, width)
-        images.append(np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8))
-        masks.append(label)
-        chunk_boxes, chunk_classes, instance = _boxes_from_instances(instance, ids)
-        instances.append(instance)
-        boxes += chunk_boxes
-        classes += chunk_classes
-    return StreetScenes(np.concatenate(images), np.concatenate(masks), np.concatenate(instances),
-                        boxes, classes)
+    parts = list(_chunks(n, seed, height, width))
+    return StreetScenes(np.concatenate([c.images for c in parts]), np.concatenate([c.masks for c in parts]),
+                        np.concatenate([c.instances for c in parts]),
+                        [b for c in parts for b in c.boxes], [k for c in parts for k in c.classes])
+
+
+# --------------------------------------------------------------------------------------------
+# cache in the original assignment's layout, loaders, preview
+# --------------------------------------------------------------------------------------------
+
+def street_cache_dir(seed=DEFAULT_SEED, height=96, width=128, directory=None):
+    """Folder of a generated set: ``<data_dir>/generated/street/<H>x<W>_seed<S>`` (may not exist)."""
+    seed = _integer(seed, "seed", 0)
+    height, width = _check_frame_size(height, width)
+    root = Path(directory) if directory is not None else config.data_dir()
+    return root / "generated" / "street" / f"{height}x{width}_seed{seed}"
+
+
+def original_street_dir(directory=None):
+    """``<data_dir>/data`` if it holds the original assignment's ``CameraRGB`` and ``CameraMask``
+    PNG folders (non-empty), else None."""
+    root = (Path(directory) if directory is not None else config.data_dir()) / "data"
+    rgb, mask = root / "CameraRGB", root / "CameraMask"
+    if rgb.is_dir() and mask.is_dir() and any(rgb.glob("*.png")) and any(mask.glob("*.png")):
+        return root
+    return None
+
+
+def street_fingerprint(n=DEFAULT_FRAMES, seed=DEFAULT_SEED, height=96, width=128):
+    """Hex digest naming a generated set: a hash of a few freshly rendered sample frames (so a
+    change of the generator's output, and only that, invalidates caches), the format version and
+    the set's n, seed and size."""
+    sample = make_street_scenes(3, seed=90210, height=48, width=64)
+    h = hashlib.sha256()
+    for part in (sample.images, sample.masks, sample.instances, *sample.boxes, *sample.classes):
+        h.update(np.ascontiguousarray(part).tobytes())
+    h.update(f"street|{FORMAT_VERSION}|{n}|{seed}|{height}x{width}".encode())
+    return h.hexdigest()[:16]
+
+
+def _file_digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def _read_manifest(folder):
+    try:
+        return json.loads((Path(folder) / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _cache_is_intact(folder, digest, n):
+    """True when the folder's manifest names this fingerprint and n frames, and every file listed
+    in it exists with the recorded hash (a truncated or edited PNG counts as damaged)."""
+    manifest = _read_manifest(folder)
+    if not manifest or manifest.get("fingerprint") != digest or manifest.get("n") != n:
+        return False
+    files = manifest.get("files", {})
+    if len(files) != 2 * n + 1:
+        return False
+    try:
+        return all(_file_digest(Path(folder) / name) == value for name, value in files.items())
+    except OSError:
+        return False
+
+
+def _png_bytes(array):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def build_street_cache(n=DEFAULT_FRAMES, seed=DEFAULT_SEED, height=96, width=128, directory=None,
+                       force=False):
+    """Write n generated frames in the original layout unless an intact copy exists; return the folder.
+
+    Files: ``CameraRGB/000000.png`` (RGB), ``CameraMask/000000.png`` (RGB, class id in the red
+    channel, green and blue 0, like CARLA's masks), ``boxes.json`` (per frame: file, boxes as
+    [x1, y1, x2, y2], class ids) and ``manifest.json`` (fingerprint, n, seed, size, a hash of
+    every file), written last. The set is built in a temporary sibling folder and renamed into
+    place, so readers never see half a set; a stale or damaged one is replaced.
+    """
+    n = _integer(n, "n", 1)
+    folder = street_cache_dir(seed, height, width, directory)
+    digest = street_fingerprint(n, seed, height, width)
+    if not force and _cache_is_intact(folder, digest, n):
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=folder.name + ".", suffix=".tmp", dir=folder.parent))
+    try:
+        (building / "CameraRGB").mkdir()
+        (building / "CameraMask").mkdir()
+        files, frames, index = {}, [], 0
+        for part in _chunks(n, seed, height, width):
+            red_masks = np.zeros(part.masks.shape + (3,), np.uint8)
+            red_masks[..., 0] = part.masks
+            for image, mask, boxes, classes in zip(part.images, red_masks, part.boxes, part.classes):
+                name = f"{index:06d}.png"
+                for sub, array in (("CameraRGB", image), ("CameraMask", mask)):
+                    data = _png_bytes(array)
+                    (building / sub / name).write_bytes(data)
+                    files[f"{sub}/{name}"] = hashlib.sha256(data).hexdigest()[:16]
+                frames.append({"file": name, "boxes": boxes.round(1).tolist(), "classes": classes.tolist()})
+                index += 1
+        boxes_json = json.dumps({"format": "x1, y1, x2, y2 in pixel edges; CARLA class ids",
+                                 "class_names": {str(c): CLASS_NAMES[c] for c in BOX_CLASSES},
+                                 "frames": frames})
+        (building / "boxes.json").write_text(boxes_json)
+        files["boxes.json"] = _file_digest(building / "boxes.json")
+        manifest = {"fingerprint": digest, "format": FORMAT_VERSION, "n": n, "seed": seed,
+                    "height": height, "width": width, "files": files}
+        (building / "manifest.json").write_text(json.dumps(manifest, indent=0))
+        # swap in: move an old copy aside, rename the new one into place, delete the old one
+        old = None
+        if folder.exists():
+            old = folder.with_name(f"{folder.name}.old{os.getpid()}")
+            os.rename(folder, old)
+        try:
+            os.rename(building, folder)
+        except OSError:                           # another process won the race: keep its copy
+            if not _cache_is_intact(folder, digest, n):
+                raise
+            shutil.rmtree(building, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return folder
+
+
+def street_file_lists(n=DEFAULT_FRAMES, seed=DEFAULT_SEED, height=96, width=128, directory=None):
+    """(image_paths, mask_paths): sorted lists of str, pairs by file name, like the original notebook.
+
+    Uses the original files in ``<data_dir>/data/CameraRGB`` / ``CameraMask`` when they are there
+    (n, seed and size are then ignored), else the generated cache (built if needed).
+    """
+    original = original_street_dir(directory)
+    folder = original if original is not None else build_street_cache(n, seed, height, width, directory)
+    names = sorted(p.name for p in (folder / "CameraRGB").glob("*.png"))
+    return ([str(folder / "CameraRGB" / name) for name in names],
+            [str(folder / "CameraMask" / name) for name in names])
+
+
+def load_street_dataset(n=DEFAULT_FRAMES, seed=DEFAULT_SEED, height=96, width=128, directory=None,
+                        image_size=(96, 128)):
+    """The ``tf.data`` pipeline of the original notebook over the street frames.
+
+    File lists (:func:`street_file_lists`) -> read -> ``decode_png`` (3 channels) -> image
+    ``convert_image_dtype`` to float32 in [0, 1], mask = max over its channels (the class id,
+    keepdims) -> both resized to ``image_size`` with ``method="nearest"``. Yields unbatched pairs
+    (image (96, 128, 3) float32, mask (96, 128, 1) uint8) by default.
+    """
+    from helpers.backend import tf
+
+    if (len(image_size) != 2 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1
+                                    for s in image_size)):
+        raise ValueError(f"image_size must be two positive integers (height, width), got {image_size!r}")
+    image_list, mask_list = street_file_lists(n, seed, height, width, directory)
+    image_size = tuple(int(s) for s in image_size)
+
+    def process_path(image_path, mask_path):
+        image = tf.image.decode_png(tf.io.read_file(image_path), channels=3)
+        image = tf.image.convert_image_dtype(image, tf.float32)
+        mask = tf.image.decode_png(tf.io.read_file(mask_path), channels=3)
+        mask = tf.math.reduce_max(mask, axis=-1, keepdims=True)
+        return image, mask
+
+    def preprocess(image, mask):
+        return (tf.image.resize(image, image_size, method="nearest"),
+                tf.image.resize(mask, image_size, method="nearest"))
+
+    dataset = tf.data.Dataset.from_tensor_slices((tf.constant(image_list), tf.constant(mask_list)))
+    return dataset.map(process_path).map(preprocess)
+
+
+def load_street_boxes(n=DEFAULT_FRAMES, seed=DEFAULT_SEED, height=96, width=128, directory=None):
+    """Boxes of the generated set: list over frames of (boxes (k, 4) float32, classes (k,) int64)."""
+    folder = build_street_cache(n, seed, height, width, directory)
+    frames = json.loads((folder / "boxes.json").read_text())["frames"]
+    return [(np.asarray(f["boxes"], np.float32).reshape(-1, 4), np.asarray(f["classes"], np.int64))
+            for f in frames]
+
+
+def overlay_masks(images, masks, opacity=0.55):
+    """Frames (n, H, W, 3) uint8 with masks (n, H, W) drawn over them in CARLA's palette."""
+    images, masks = np.asarray(images), np.asarray(masks)
+    if images.shape[:-1] != masks.shape or images.shape[-1] != 3:
+        raise ValueError(f"images (n, H, W, 3) and masks (n, H, W) must match, got {images.shape} and {masks.shape}")
+    if not 0.0 <= opacity <= 1.0:
+        raise ValueError(f"opacity must lie in [0, 1], got {opacity}")
+    blended = images * (1 - opacity) + CLASS_COLOURS[np.clip(masks, 0, N_CLASSES - 1)] * opacity
+    return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+def save_preview(out_dir, seed=DEFAULT_SEED, n=16):
+    """Write ``<out_dir>/street.png``: n frames, each next to its mask overlaid, 4 pairs per row,
+    with a legend of the classes; returns the path."""
+    from PIL import Image, ImageDraw
+
+    n = _integer(n, "n", 1, 256)
+    scenes = make_street_scenes(n, seed)
+    height, width = scenes.images.shape[1:3]
+    pairs = np.concatenate([scenes.images, overlay_masks(scenes.images, scenes.masks)], axis=2)
+    columns = min(4, n)
+    rows = -(-n // columns)
+    gap = 4
+    legend_height = 18 * (-(-len(CLASSES_PRESENT) // 7))
+    sheet = Image.new("RGB", (columns * (2 * width + gap) + gap, rows * (height + gap) + gap + legend_height),
+                      (255, 255, 255))
+    for i, pair in enumerate(pairs):
+        r, c = divmod(i, columns)
+        sheet.paste(Image.fromarray(pair), (gap + c * (2 * width + gap), gap + r * (height + gap)))
+    draw = ImageDraw.Draw(sheet)
+    top = rows * (height + gap) + gap
+    for i, cls in enumerate(CLASSES_PRESENT):
+        r, c = divmod(i, 7)
+        x, y = gap + c * 2 * width * columns // 7, top + 18 * r + 2
+        draw.rectangle([x, y, x + 12, y + 12], fill=tuple(int(v) for v in CLASS_COLOURS[cls]))
+        draw.text((x + 16, y), f"{cls} {CLASS_NAMES[cls]}", fill=(0, 0, 0))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "street.png"
+    sheet.save(path)
+    return path
