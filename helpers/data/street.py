@@ -610,70 +610,88 @@ def _render(p, noise, height, width):
     ground_label = np.where(lines, ROAD_LINE, np.where(road, ROAD, np.where(sidewalk, SIDEWALK, TERRAIN)))
     canvas.draw(below, gz, ground_colour, ground_label.astype(np.uint8))
 
-    # ---- facades: buildings (with windows), walls, hedges; per side, segments along the street
+    # ---- facades: buildings (with windows), walls, hedges, in segments along the street ----
+    # A pixel column left of the vanishing point sees the left side's planes, one right of it the
+    # right side's, so both sides are computed at once: per-column values come from the side the
+    # column sees, and the (n, H, W) work is done once.
     sides = ((0, -1.0, walk_left), (1, 1.0, walk_right))
-    light_side = np.where(p["sun_left"], 0, 1)
     sunny = p["sunny"]
-    for side, sign, walk_edge in sides:
-        plane = walk_edge + sign * (_c(p["grass"][:, side]) + _c(p["setback"][:, side]))
-        z = cam.column_depth(plane)                                        # (n, 1, W)
-        ends = np.cumsum(p["segment_length"][:, side], axis=1)             # (n, S)
-        seg = (z[..., None] > ends[:, None, None, :]).sum(-1)              # (n, 1, W)
-        inside = seg < _SEGMENTS
-        seg = np.minimum(seg, _SEGMENTS - 1)
+    right_side = xs >= cam.x0                                              # (n, 1, W)
+    side_index = right_side.astype(np.int64)
 
-        def per_column(values):
-            return np.take_along_axis(values[:, side][:, None, :], seg[:, 0, :][:, None, :], axis=2)
+    def seen(left_value, right_value):
+        """Per-column choice between a left-side and a right-side value ((n,1,1) or (n,1,W), or
+        colours (n,1,1,3))."""
+        which = right_side[..., None] if np.ndim(left_value) == 4 else right_side
+        return np.where(which, right_value, left_value)
 
-        kind = np.where(inside & np.isfinite(z), per_column(p["segment_kind"]), 0)
-        top_height = per_column(p["segment_height"])
-        hedge = kind == 3
-        top_height = top_height + hedge * (0.8 * np.sin(z * 1.7 + side) + 0.5 * np.sin(z * 0.63))
-        top = cam.y0 + cam.f * (cam.h - top_height) / z                   # (n, 1, W) rows
-        bottom = cam.y0 + cam.f * cam.h / z
-        cover = (kind > 0) & (ys >= top) & (ys < bottom)
-        colour = np.take_along_axis(p["segment_colour"][:, side][:, None, :, :],
-                                    seg[:, 0, :][:, None, :, None], axis=2)  # (n, 1, W, 3)
-        along = z                                                          # metres along the street
-        up = cam.height_at(z)                                              # (n, H, W) metres
-        # windows: a grid in facade coordinates, some lit, a shop floor at the bottom
-        ww, fh = per_column(p["window_width"]), per_column(p["floor_height"])
-        fill = per_column(p["window_fill"])
-        cell_u, cell_v = along / ww, (up - 0.4) / fh
-        in_window = ((np.abs(_frac(cell_u) - 0.5) < fill / 2) & (np.abs(_frac(cell_v) - 0.55) < 0.28)
-                     & (up > 3.0) & (up < top_height - 1.0) & (kind == 1))
-        shop = (kind == 1) & (up > 0.3) & (up < 2.6) & (_frac(along / (ww * 2.0)) < 0.7)
-        lit = _hash01(np.floor(cell_u), np.floor(cell_v), seg) < 0.15
-        glass = np.take_along_axis(p["glass"][:, side][:, None, :, :], seg[:, 0, :][:, None, :, None], axis=2)
-        glass = np.where(lit[..., None], np.float32([0.85, 0.75, 0.45]), glass)
-        cornice = (kind == 1) & (up > top_height - 0.5)
-        shade = (1 + 0.05 * fine + 0.06 * blotch - 0.15 * cornice
-                 + 0.25 * hedge * leafy + 0.12 * hedge * fine)[..., None]
-        colour = np.where((in_window | shop)[..., None], glass, colour * shade)
-        lit_side = _c(sunny & (light_side == side)) * 0.25 - _c(sunny & (light_side != side)) * 0.2
-        colour = colour * (1 + lit_side)[..., None]
-        label = np.choose(kind, [0, BUILDING, WALL, VEGETATION]).astype(np.uint8)
-        canvas.draw(cover, z, colour, label)
+    def facade_plane(side):
+        return sides[side][2] + sides[side][1] * (_c(p["grass"][:, side]) + _c(p["setback"][:, side]))
+
+    z = seen(cam.column_depth(facade_plane(0)), cam.column_depth(facade_plane(1)))   # (n, 1, W)
+    ends = np.cumsum(p["segment_length"], axis=2)                          # (n, 2, S)
+    ends = seen(ends[:, 0][:, None, None, :], ends[:, 1][:, None, None, :])   # (n, 1, W, S)
+    seg = (z[..., None] > ends).sum(-1)                                    # (n, 1, W)
+    inside = seg < _SEGMENTS
+    seg = np.minimum(seg, _SEGMENTS - 1)
+    slot = side_index * _SEGMENTS + seg                                    # into (n, 2 * S)
+
+    def per_column(values):
+        """(n, 2, S) or (n, 2, S, 3) segment values -> (n, 1, W) or (n, 1, W, 3) per column."""
+        flat = values.reshape((n, 2 * _SEGMENTS) + values.shape[3:])[:, None]
+        index = slot if values.ndim == 3 else slot[..., None]
+        return np.take_along_axis(flat, index, axis=2)
+
+    kind = np.where(inside, per_column(p["segment_kind"]), 0)
+    top_height = per_column(p["segment_height"]).astype(np.float32)
+    hedge = kind == 3
+    top_height = top_height + hedge * (0.8 * np.sin(z * 1.7 + side_index) + 0.5 * np.sin(z * 0.63))
+    top = cam.y0 + cam.f * (cam.h - top_height) / z                        # (n, 1, W) rows
+    bottom = cam.y0 + cam.f * cam.h / z
+    cover = (kind > 0) & (ys >= top) & (ys < bottom)
+    colour = per_column(p["segment_colour"])                               # (n, 1, W, 3)
+    up = cam.height_at(z)                                                  # (n, H, W) metres
+    # windows: a grid in facade coordinates (z along, `up` height), some lit; shops at the bottom
+    ww, fh = per_column(p["window_width"]), per_column(p["floor_height"])
+    fill = per_column(p["window_fill"])
+    cell_u, cell_v = z / ww, (up - 0.4) / fh
+    in_window = ((np.abs(_frac(cell_u) - 0.5) < fill / 2) & (np.abs(_frac(cell_v) - 0.55) < 0.28)
+                 & (up > 3.0) & (up < top_height - 1.0) & (kind == 1))
+    shop = (kind == 1) & (up > 0.3) & (up < 2.6) & (_frac(z / (ww * 2.0)) < 0.7)
+    lit = _hash01(np.floor(cell_u), np.floor(cell_v), slot) < 0.15
+    glass = np.where(lit[..., None], np.float32([0.85, 0.75, 0.45]), per_column(p["glass"]))
+    cornice = (kind == 1) & (up > top_height - 0.5)
+    sun_on_left = _c(sunny & p["sun_left"]) * 0.25 - _c(sunny & ~p["sun_left"]) * 0.2
+    sun_on_right = _c(sunny & ~p["sun_left"]) * 0.25 - _c(sunny & p["sun_left"]) * 0.2
+    shade = (1 + seen(sun_on_left, sun_on_right)) * (1 + 0.05 * fine + 0.06 * blotch - 0.15 * cornice
+                                                     + 0.25 * hedge * leafy + 0.12 * hedge * fine)
+    colour = np.where((in_window | shop)[..., None], glass, colour * shade[..., None])
+    label = np.choose(kind, [0, BUILDING, WALL, VEGETATION]).astype(np.uint8)
+    canvas.draw(cover, z, colour, label)
 
     # ---- fences along the outer edge of the sidewalks: posts, rails or solid planks --------
-    for side, sign, walk_edge in sides:
-        z = cam.column_depth(walk_edge)
-        start = _c(p["fence_from"][:, side])
-        span = (z > start) & (z < start + _c(p["fence_length"][:, side])) & _b(p["fence"][:, side])
-        up = cam.height_at(z)
-        fence_height = _c(p["fence_height"][:, side])
-        scale = cam.f / z
-        rail_half = _thick(0.05, scale)
-        spacing = _c(p["post_spacing"][:, side])
-        pixels_per_metre_along = cam.f * np.abs(walk_edge) / z ** 2      # the plane recedes
-        post = np.abs(_frac(z / spacing) - 0.5) * spacing < _thick(0.06, pixels_per_metre_along)
-        rails = ((np.abs(up - fence_height + rail_half) < rail_half) | (np.abs(up - 0.25) < rail_half)
-                 | (np.abs(up - fence_height * 0.6) < rail_half))
-        solid = _b(p["fence_solid"][:, side])
-        cover = span & (up > 0) & (up < fence_height) & (solid | post | rails)
-        planks = 1 - 0.15 * (_frac(up / 0.15) < 0.2) * solid
-        colour = _rgb(p["fence_colour"][:, side]) * (planks * (1 + 0.05 * fine))[..., None]
-        canvas.draw(cover, z - 0.05, colour, FENCE)
+    def per_side(name):
+        values = p[name]
+        return seen(_c(values[:, 0]), _c(values[:, 1])) if values.ndim == 2 else \
+            seen(_rgb(values[:, 0]), _rgb(values[:, 1]))
+
+    plane = seen(walk_left, walk_right)
+    z = cam.column_depth(plane)
+    start = per_side("fence_from")
+    span = (z > start) & (z < start + per_side("fence_length")) & (per_side("fence") > 0)
+    up = cam.height_at(z)
+    fence_height = per_side("fence_height")
+    rail_half = _thick(0.05, cam.f / z)
+    spacing = per_side("post_spacing")
+    pixels_per_metre_along = cam.f * np.abs(plane) / z ** 2                # the plane recedes
+    post = np.abs(_frac(z / spacing) - 0.5) * spacing < _thick(0.06, pixels_per_metre_along)
+    rails = ((np.abs(up - fence_height + rail_half) < rail_half) | (np.abs(up - 0.25) < rail_half)
+             | (np.abs(up - fence_height * 0.6) < rail_half))
+    solid = per_side("fence_solid") > 0
+    cover = span & (up > 0) & (up < fence_height) & (solid | post | rails)
+    planks = 1 - 0.15 * (_frac(up / 0.15) < 0.2) * solid
+    colour = per_side("fence_colour") * (planks * (1 + 0.05 * fine))[..., None]
+    canvas.draw(cover, z - 0.05, colour, FENCE)
 
     # ---- shade on the ground: the far side's buildings shade part of the street ------------
     ground_now = np.isin(canvas.label, (ROAD, ROAD_LINE, SIDEWALK, TERRAIN))
