@@ -595,20 +595,23 @@ def _render(p, noise, height, width):
                 & (_frac(gx / 1.1) < 0.5) & (gx > lanes_left + 0.3) & (gx < right_lanes - 0.3))
     lines = (lines | crossing) & road
     yellow = _b(p["centre_yellow"]) & (np.abs(gx - lanes_left - (_c(p["ego"]) * _c(p["lane_width"]))) < 4 * half_line)
-    # colours with textures: asphalt grain and stains, sidewalk tiles, grass
-    asphalt = _rgb(p["road_colour"]) * (1 + 0.05 * fine + 0.08 * blotch)[..., None]
+    # colours: a palette per frame (white line, yellow line, asphalt, sidewalk, grass) looked up
+    # per pixel, times a brightness texture: asphalt grain and stains, tiles and curbs, grass
+    surface = np.where(lines, np.where(yellow, 1, 0), np.where(road, 2, np.where(sidewalk, 3, 4)))
+    yellow_paint = np.broadcast_to(np.float32([0.85, 0.68, 0.15]), (n, 3))
+    palette = np.stack([p["line_colour"], yellow_paint, p["road_colour"], p["sidewalk_colour"],
+                        p["grass_colour"]], axis=1).astype(np.float32)                 # (n, 5, 3)
     tile = _c(p["tile"])
     tiles_visible = tile * cam.f / gz > 3.0
     joints = ((_frac(gx / tile) < 0.08) | (_frac(gz / tile) < 0.08)) & tiles_visible
     curb = (np.abs(gx - left_edge) < 0.2) | (np.abs(gx - right_edge) < 0.2)
-    walk = _rgb(p["sidewalk_colour"]) * (1 + 0.04 * fine - 0.18 * joints + 0.05 * blotch + 0.15 * curb)[..., None]
-    grass = _rgb(p["grass_colour"]) * (1 + 0.12 * fine + 0.2 * leafy)[..., None]
-    line_colour = np.where(yellow[..., None], np.float32([0.85, 0.68, 0.15]), _rgb(p["line_colour"]))
-    line_colour = line_colour * (1 + 0.05 * fine)[..., None]
-    ground_colour = np.where(lines[..., None], line_colour,
-                             np.where(road[..., None], asphalt, np.where(sidewalk[..., None], walk, grass)))
-    ground_label = np.where(lines, ROAD_LINE, np.where(road, ROAD, np.where(sidewalk, SIDEWALK, TERRAIN)))
-    canvas.draw(below, gz, ground_colour, ground_label.astype(np.uint8))
+    grain = np.float32([0.05, 0.05, 0.05, 0.04, 0.12])[surface]
+    stains = np.float32([0.0, 0.0, 0.08, 0.05, 0.0])[surface]
+    brightness = 1 + grain * fine + stains * blotch
+    brightness += np.where(surface == 3, 0.15 * curb - 0.18 * joints, np.where(surface == 4, 0.2 * leafy, 0.0))
+    ground_colour = palette[np.arange(n)[:, None, None], surface] * brightness[..., None]
+    ground_label = np.array([ROAD_LINE, ROAD_LINE, ROAD, SIDEWALK, TERRAIN], np.uint8)[surface]
+    canvas.draw(below, gz, ground_colour, ground_label)
 
     # ---- facades: buildings (with windows), walls, hedges, in segments along the street ----
     # A pixel column left of the vanishing point sees the left side's planes, one right of it the
