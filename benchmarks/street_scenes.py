@@ -90,9 +90,21 @@ def colour_baselines(train, test, pixels=100_000, seed=0):
     return (logistic, logistic_seconds), lookup
 
 
-def train_unet(train, test, filters, budget, batch, learning_rate, seed=0):
+def balanced_weights(masks, power=0.5, n_classes=23):
+    """Per-pixel weights (N, H, W) float32: (median class frequency / class frequency) ** power,
+    so rare classes (poles, lights, signs) count more; 1 on average over the pixels."""
+    counts = np.bincount(masks.ravel(), minlength=n_classes).astype(float)
+    present = counts > 0
+    per_class = np.zeros(n_classes)
+    per_class[present] = (np.median(counts[present]) / counts[present]) ** power
+    weights = per_class[masks].astype(np.float32)
+    return weights / weights.mean()
+
+
+def train_unet(train, test, filters, budget, batch, learning_rate, balance=0.0, seed=0):
     """Train the reference U-Net until the time budget (s) is spent (whole epochs); returns the
-    test confusion matrix, the epochs run and the seconds per epoch."""
+    test confusion matrix, the epochs run and the seconds per epoch. balance > 0 weights pixels
+    by inverse class frequency to that power (0: the plain loss of the original notebook)."""
     from helpers.backend import keras
     from helpers.reference.image_segmentation_unet import unet_model
 
@@ -101,12 +113,14 @@ def train_unet(train, test, filters, budget, batch, learning_rate, seed=0):
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     X, Y = train.images.astype(np.float32) / 255.0, train.masks[..., None]
+    weights = balanced_weights(train.masks, balance) if balance > 0 else None
     print(f"\nU-Net, n_filters={filters} ({model.count_params():,} parameters), {len(X)} training frames, "
-          f"batch {batch}, Adam {learning_rate}, budget {budget:.0f} s", flush=True)
+          f"batch {batch}, Adam {learning_rate}, class balance power {balance}, budget {budget:.0f} s",
+          flush=True)
     epochs, start = 0, time.perf_counter()
     while True:
         epoch_start = time.perf_counter()
-        history = model.fit(X, Y, batch_size=batch, epochs=1, verbose=0, shuffle=True)
+        history = model.fit(X, Y, sample_weight=weights, batch_size=batch, epochs=1, verbose=0, shuffle=True)
         epochs += 1
         per_epoch = time.perf_counter() - epoch_start
         print(f"  epoch {epochs}: loss {history.history['loss'][-1]:.3f}, "
@@ -128,7 +142,10 @@ def main(argv=None):
     parser.add_argument("--budget", type=float, default=540, help="U-Net training seconds")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--balance", type=float, default=0.0,
+                        help="weight pixels by (median frequency / class frequency) ** balance")
     parser.add_argument("--skip-unet", action="store_true")
+    parser.add_argument("--skip-baselines", action="store_true")
     args = parser.parse_args(argv)
 
     print(f"cores: {os.cpu_count()}, niceness {os.nice(0)}")
@@ -136,11 +153,13 @@ def main(argv=None):
     train = make_street_scenes(args.train, seed=0)
     test = make_street_scenes(args.test, seed=1)
 
-    (logistic, seconds), lookup = colour_baselines(train, test)
-    report("logistic regression on RGB", logistic, seconds)
-    report("colour lookup table fitted on the test pixels (bound for colour alone)", lookup)
+    if not args.skip_baselines:
+        (logistic, seconds), lookup = colour_baselines(train, test)
+        report("logistic regression on RGB", logistic, seconds)
+        report("colour lookup table fitted on the test pixels (bound for colour alone)", lookup)
     if not args.skip_unet:
-        matrix, epochs, per_epoch = train_unet(train, test, args.filters, args.budget, args.batch, args.lr)
+        matrix, epochs, per_epoch = train_unet(train, test, args.filters, args.budget, args.batch, args.lr,
+                                               args.balance)
         report(f"U-Net after {epochs} epoch(s), {per_epoch:.0f} s per epoch", matrix)
     return 0
 
