@@ -1053,10 +1053,10 @@ def _cache_is_intact(folder, digest, n):
     """True when the folder's manifest names this fingerprint and n frames, and every file listed
     in it exists with the recorded hash (a truncated or edited PNG counts as damaged)."""
     manifest = _read_manifest(folder)
-    if not manifest or manifest.get("fingerprint") != digest or manifest.get("n") != n:
+    if not isinstance(manifest, dict) or manifest.get("fingerprint") != digest or manifest.get("n") != n:
         return False
-    files = manifest.get("files", {})
-    if len(files) != 2 * n + 1:
+    files = manifest.get("files")
+    if not isinstance(files, dict) or len(files) != 2 * n + 1:
         return False
     try:
         return all(_file_digest(Path(folder) / name) == value for name, value in files.items())
@@ -1155,13 +1155,12 @@ def load_street_dataset(n=DEFAULT_FRAMES, seed=DEFAULT_SEED, height=96, width=12
     keepdims) -> both resized to ``image_size`` with ``method="nearest"``. Yields unbatched pairs
     (image (96, 128, 3) float32, mask (96, 128, 1) uint8) by default.
     """
-    from helpers.backend import tf
-
-    if (len(image_size) != 2 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1
-                                    for s in image_size)):
+    if (not isinstance(image_size, (tuple, list)) or len(image_size) != 2
+            or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in image_size)):
         raise ValueError(f"image_size must be two positive integers (height, width), got {image_size!r}")
     image_list, mask_list = street_file_lists(n, seed, height, width, directory)
     image_size = tuple(int(s) for s in image_size)
+    from helpers.backend import tf          # imported here: the generator itself needs no TensorFlow
 
     def process_path(image_path, mask_path):
         image = tf.image.decode_png(tf.io.read_file(image_path), channels=3)
