@@ -972,17 +972,23 @@ def _boxes_from_instances(instance, ids):
 
 
 def _chunks(n, seed, height, width):
-    """Render frames 0..n-1 chunk by chunk; yields StreetScenes of at most _CHUNK frames."""
-    for chunk, start in enumerate(range(0, n, _CHUNK)):
-        count = min(_CHUNK, n - start)
-        # the layout is drawn for a whole chunk whatever `count` is, and the textures frame by
-        # frame, so frame i is the same picture in make_street_scenes(n, seed) for every n > i
+    """Render frames 0..n-1 in order; yields StreetScenes of at most _CHUNK frames each.
+
+    The layout is drawn for a whole chunk of _CHUNK frames whatever is asked for, and the
+    textures frame by frame, so frame i is the same picture in make_street_scenes(n, seed) for
+    every n > i. Large frames are rendered a few at a time (about _CHUNK frames of 96x128 worth
+    of pixels per pass), which bounds the memory and does not change the pictures.
+    """
+    per_pass = max(1, _CHUNK * 96 * 128 // (height * width))
+    for chunk, chunk_start in enumerate(range(0, n, _CHUNK)):
         layout = _scene_parameters(np.random.default_rng([seed, chunk, 0]), _CHUNK)
-        layout = {key: value[:count] for key, value in layout.items()}
-        rgb, label, instance, ids = _render(layout, _FrameNoise(seed, start, count), height, width)
-        boxes, classes, instance = _boxes_from_instances(instance, ids)
-        images = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        yield StreetScenes(images, label, instance, boxes, classes)
+        for start in range(chunk_start, min(n, chunk_start + _CHUNK), per_pass):
+            stop = min(n, chunk_start + _CHUNK, start + per_pass)
+            part = {key: value[start - chunk_start:stop - chunk_start] for key, value in layout.items()}
+            rgb, label, instance, ids = _render(part, _FrameNoise(seed, start, stop - start), height, width)
+            boxes, classes, instance = _boxes_from_instances(instance, ids)
+            images = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            yield StreetScenes(images, label, instance, boxes, classes)
 
 
 def make_street_scenes(n, seed, height=96, width=128):
@@ -1107,7 +1113,7 @@ def build_street_cache(n=DEFAULT_FRAMES, seed=DEFAULT_SEED, height=96, width=128
                     data = _png_bytes(array)
                     (building / sub / name).write_bytes(data)
                     files[f"{sub}/{name}"] = hashlib.sha256(data).hexdigest()[:16]
-                frames.append({"file": name, "boxes": boxes.round(1).tolist(), "classes": classes.tolist()})
+                frames.append({"file": name, "boxes": boxes.tolist(), "classes": classes.tolist()})
                 index += 1
         boxes_json = json.dumps({"format": "x1, y1, x2, y2 in pixel edges; CARLA class ids",
                                  "class_names": {str(c): CLASS_NAMES[c] for c in BOX_CLASSES},
