@@ -179,7 +179,11 @@ def test_preview_writes_a_grid(tmp_path):
 
 
 def test_unet_reference_has_the_original_parameter_count():
-    from helpers.reference.image_segmentation_unet import conv_block, unet_model, upsampling_block
+    from helpers.reference.image_segmentation_unet import (
+        conv_block,
+        unet_model,
+        upsampling_block,
+    )
 
     model = unet_model()
     assert model.count_params() == 8_640_471

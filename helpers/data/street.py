@@ -1169,7 +1169,9 @@ def load_street_dataset(n=DEFAULT_FRAMES, seed=DEFAULT_SEED, height=96, width=12
         raise ValueError(f"image_size must be two positive integers (height, width), got {image_size!r}")
     image_list, mask_list = street_file_lists(n, seed, height, width, directory)
     image_size = tuple(int(s) for s in image_size)
-    from helpers.backend import tf          # imported here: the generator itself needs no TensorFlow
+    from helpers.backend import (
+        tf,  # imported here: the generator itself needs no TensorFlow
+    )
 
     def process_path(image_path, mask_path):
         image = tf.image.decode_png(tf.io.read_file(image_path), channels=3)

@@ -16,8 +16,10 @@ by 16.
 
 from __future__ import annotations
 
-from helpers.backend import keras
-from keras.layers import Conv2D, Conv2DTranspose, Dropout, Input, MaxPooling2D, concatenate
+from helpers.backend import keras  # first: TensorFlow's start-up logs stay off stderr
+
+Conv2D, Conv2DTranspose, Dropout = keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.Dropout
+Input, MaxPooling2D, concatenate = keras.layers.Input, keras.layers.MaxPooling2D, keras.layers.concatenate
 
 
 def conv_block(inputs=None, n_filters=32, dropout_prob=0, max_pooling=True):
@@ -67,4 +69,4 @@ def unet_model(input_size=(96, 128, 3), n_filters=32, n_classes=23):
     return keras.Model(inputs=inputs, outputs=conv10)
 
 
-__all__ = ["conv_block", "upsampling_block", "unet_model"]
+__all__ = ["conv_block", "unet_model", "upsampling_block"]
