@@ -1237,3 +1237,11 @@ def save_preview(out_dir, seed=DEFAULT_SEED, n=16):
     path = out / "street.png"
     sheet.save(path)
     return path
+
+
+__all__ = [
+    "BOX_CLASSES", "CLASSES_PRESENT", "CLASS_COLOURS", "CLASS_NAMES", "DEFAULT_FRAMES", "DEFAULT_SEED",
+    "N_CLASSES", "StreetScenes", "build_street_cache", "load_street_boxes", "load_street_dataset",
+    "make_street_scenes", "original_street_dir", "overlay_masks", "save_preview", "street_cache_dir",
+    "street_file_lists", "street_fingerprint",
+]
