@@ -25,9 +25,10 @@ Measured on the 2-core development machine, shared with other jobs (load 4-6), u
 - U-Net, the assignment's n_filters=32 (8,640,471 parameters): 0.16 s per frame per training
   step at load 3 (2.1 min per 800-frame epoch), 171-290 s per epoch at load 4-6; with
   ``--balance 0.5``, Adam 1e-3, 540 s: 2 epochs -> pixel accuracy 0.73, mean IoU 0.24 (road 0.81,
-  sky 0.67, vegetation 0.53, building 0.49, road line 0.41; small classes 0). n_filters=8
-  (540,999 parameters), batch 16, 540 s: plain loss, Adam 1e-3, 26 epochs of 21 s -> pixel
-  accuracy 0.90, mean IoU 0.41 (road 0.95, sky 0.91, building 0.77, vegetation 0.69, sidewalk 0.69, road line 0.67, vehicle 0.61, terrain 0.35; the rare thin classes 0.00-0.05);
+    sky 0.67, vegetation 0.53, building 0.49, road line 0.41; small classes 0). n_filters=8 (540,999
+  parameters), batch 16, 540 s: plain loss, Adam 1e-3, 26 epochs
+  of 21 s -> pixel accuracy 0.90, mean IoU 0.41 (road 0.95, sky 0.91, building 0.77, vegetation
+  0.69, sidewalk 0.69, road line 0.67, vehicle 0.61, terrain 0.35; the rare thin classes 0.00-0.05);
   ``--balance 0.5 --lr 0.002``: 23 epochs -> pixel accuracy 0.87, mean IoU 0.43 (traffic light
   0.15, fence 0.15, sign 0.14, wall 0.11, pedestrian 0.05, pole 0.02). Still learning when
   stopped: the 0.80 target needs the full-size U-Net trained far longer (a GPU run).

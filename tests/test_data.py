@@ -140,3 +140,10 @@ def test_linear_model_on_raw_pixels_fails_on_signs():
 def test_preview_writes_pngs(tmp_path):
     path = data.save_preview("happy", tmp_path / "out", per_class=3, directory=tmp_path)
     assert path.suffix == ".png" and path.stat().st_size > 1000
+
+
+def test_command_line_previews_the_named_data_sets(tmp_path, capsys):
+    """`python -m helpers.data preview street` writes only the street-scene grid."""
+    assert data.main(["preview", "street", "--out", str(tmp_path)]) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["street.png"]
+    assert (tmp_path / "street.png").stat().st_size > 1000 and "street:" in capsys.readouterr().out

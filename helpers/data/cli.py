@@ -49,11 +49,20 @@ def main(argv=None):
     b = sub.add_parser("build", help="write the data sets' HDF5 files (no-op when fresh)")
     b.add_argument("--seed", type=int, default=DEFAULT_SEED)
     b.add_argument("--force", action="store_true")
-    pv = sub.add_parser("preview", help="write one PNG grid per data set")
+    pv = sub.add_parser("preview", help="write one PNG grid per data set (or only the named ones)")
+    pv.add_argument("names", nargs="*", choices=[*_MAKERS, "street", []], metavar="NAME",
+                    help=f"data sets to preview: {', '.join([*_MAKERS, 'street'])} (default: all)")
     pv.add_argument("--out", default="previews")
     pv.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = parser.parse_args(argv)
+    if args.command == "preview" and "street" in (args.names or ["street"]):
+        from helpers.data import street
+
+        t0 = time.perf_counter()
+        print(f"street: {street.save_preview(args.out, seed=args.seed)} ({time.perf_counter() - t0:.1f} s)")
     for name in _MAKERS:
+        if args.command == "preview" and args.names and name not in args.names:
+            continue
         t0 = time.perf_counter()
         if args.command == "build":
             paths = build_dataset(name, args.seed, force=args.force)
