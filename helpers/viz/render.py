@@ -12,8 +12,6 @@ import io
 import ipywidgets as widgets
 import numpy as np
 
-from helpers.conv import check_int  # noqa: F401 (shared argument check of the viz modules)
-
 
 def table_html(rows: list[dict], columns: list[str] | None = None) -> str:
     """A small HTML table of a list of dicts (numbers with thousands separators)."""
