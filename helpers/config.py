@@ -45,7 +45,7 @@ def autograding() -> bool:
 
     Notebooks skip cells that are not graded and only cost time (long training runs) when it is on.
     """
-    return autograding()
+    return os.environ.get("NBGRADER_EXECUTION", "") in ("autograde", "validate")
 
 
 def fast_mode() -> bool:
