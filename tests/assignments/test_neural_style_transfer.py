@@ -124,3 +124,21 @@ def test_a_broken_cost_function_costs_only_its_own_points(broken, capsys):
             NB.run_tests(function, namespace)
     with pytest.raises(NotImplementedError):
         namespace[broken](None, None)
+
+
+def test_receptive_fields_stated_in_the_text():
+    """Section 6: block1_conv1 sees 3 x 3 pixels, block5_conv1 regions 132 pixels wide;
+    section 9: block2_conv1 and block3_conv1 10 x 10 and 24 x 24 pixels."""
+    from helpers.models.vgg import build_vgg
+
+    model = build_vgg("vgg16", (64, 64, 3))
+    field, jump, fields = 1, 1, {}
+    for layer in model.layers:
+        size = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
+        if size is None:
+            continue
+        field += (size[0] - 1) * jump
+        jump *= layer.strides[0]
+        fields[layer.name] = field
+    assert fields["block1_conv1"] == 3 and fields["block2_conv1"] == 10 and fields["block3_conv1"] == 24
+    assert fields["block5_conv1"] == 132
