@@ -21,6 +21,7 @@ from tests.variants import (
     convolution_model_application,
     convolution_step_by_step,
     face_recognition,
+    neural_style_transfer,
     residual_networks,
     transfer_learning,
 )
@@ -197,6 +198,46 @@ SPECS: dict[str, ProofSpec] = {spec.key: spec for spec in [
                 "the person is unknown",
             "who_is_it: unknown only above the original's threshold 0.7": "threshold 0.7",
             "who_is_it: min_dist starts at the threshold": "initialised to the threshold",
+        },
+    ),
+    # The notebook loads VGG16 and skips the optimisation while autograded (about 20 s per
+    # submission on 2 cores): two rounds of mistakes, three of them caught by the hidden tests only.
+    # STYLE_LAYERS: defined from the backbone before the graded functions (compute_style_cost's default).
+    ProofSpec(
+        AssignmentNotebook("week4", "Neural_Style_Transfer", {
+            "compute_content_cost": 15, "gram_matrix": 10, "compute_layer_style_cost": 20,
+            "compute_style_cost": 20, "total_cost": 10, "train_step": 25},
+            neural_style_transfer, {"STYLE_LAYERS": list(neural_style_transfer.STYLE_LAYERS)}),
+        autograded={
+            "compute_content_cost": ["first layer as the content layer", "hard-coded for the shapes of the visible tests"],
+            "gram_matrix": ["A^T A", "normalised by the number of positions"],
+            "compute_layer_style_cost": ["reshape without transpose", "hard-coded for the layer sizes of the visible tests"],
+            "compute_style_cost": ["ignores the layer weights", "ignores the STYLE_LAYERS argument"],
+            "total_cost": ["alpha and beta swapped", "hard-coded for the values of the visible tests"],
+            "train_step": ["forgets to clip", "hard-coded: clips only the visible test's image size"],
+        },
+        correct_rounds=1,
+        causes={
+            "compute_content_cost: tf.reduce_mean (no factor 4)": "the factor 4 is missing",
+            "compute_content_cost: first layer as the content layer": "the FIRST output was used",
+            "compute_content_cost: operator precedence in the denominator": "operator precedence",
+            "gram_matrix: A^T A": "A^T A was computed",
+            "gram_matrix: element-wise product": "element-wise",
+            "gram_matrix: normalised by the number of positions": "divided by the number of positions",
+            "compute_layer_style_cost: reshape without transpose": "reshaped straight to (n_C, n_H*n_W)",
+            "compute_layer_style_cost: (n_H n_W) not squared": "(n_H n_W) is not squared",
+            "compute_layer_style_cost: n_H * n_W**2 precedence": "squares only n_W",
+            "compute_style_cost: ignores the layer weights": "the layer weights are ignored",
+            "compute_style_cost: drops the first output instead of the last": "the FIRST output was dropped",
+            "compute_style_cost: ignores the STYLE_LAYERS argument": "the STYLE_LAYERS argument is ignored",
+            "total_cost: alpha and beta swapped": "alpha and beta are swapped",
+            "total_cost: ignores alpha and beta": "the arguments alpha and beta are ignored",
+            "total_cost: unweighted sum": "the costs are not weighted",
+            "train_step: forgets to clip": "the image is not clipped",
+            "train_step: alpha=40, beta=10 in the call of total_cost": "are swapped",
+            "train_step: J_content and J_style swapped": "are swapped",
+            "train_step: goes uphill": "the step goes uphill",
+            "train_step: a new optimizer at every step": "generated_image after call 2",
         },
     ),
 ]}
