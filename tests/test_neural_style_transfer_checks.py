@@ -18,6 +18,7 @@ import pytest
 from helpers.backend import keras, tf
 from helpers.checks import neural_style_transfer as checks
 from helpers.reference import neural_style_transfer as ref
+from tests.assignments.registry import SPECS
 
 
 def notebook(source: str) -> dict:
@@ -32,20 +33,8 @@ def notebook(source: str) -> dict:
     return namespace
 
 
-#: The notebook's train_step, as students write it (reads vgg_model_outputs, a_C, a_S, optimizer).
-ORIGINAL_TRAIN_STEP = """
-@tf.function()
-def train_step(generated_image):
-    with tf.GradientTape() as tape:
-        a_G = vgg_model_outputs(generated_image)
-        J_style = compute_style_cost(a_S, a_G)
-        J_content = compute_content_cost(a_C, a_G)
-        J = total_cost(J_content, J_style, alpha=10, beta=40)
-    grad = tape.gradient(J, generated_image)
-    optimizer.apply_gradients([(grad, generated_image)])
-    generated_image.assign(clip_0_1(generated_image))
-    return J
-"""
+#: The notebook's own train_step (its solution cell): reads vgg_model_outputs, a_C, a_S, optimizer.
+ORIGINAL_TRAIN_STEP = SPECS["neural_style_transfer"].notebook.reference["train_step_solution"]
 
 #: The reference factory, driven by the notebook's globals (a new tf.function per call; one optimizer).
 FACTORY_TRAIN_STEP = """
