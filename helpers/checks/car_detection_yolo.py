@@ -305,8 +305,8 @@ def _compare(function, got, expected, what, diagnoses, cause, box_atol=ATOL, uni
 # --------------------------------------------------------------------------------------------
 # yolo_filter_boxes
 
-_FILTER_CAUSE = ("box_scores = box_confidence * box_class_probs; box_classes = argmax over the last axis; "
-                 "box_class_scores = max over the last axis; keep where box_class_scores >= threshold "
+_FILTER_CAUSE = ("box_scores = box_confidence * box_class_probs; box_classes = argmax and box_class_scores = max "
+                 "of box_scores over the LAST axis (the classes, axis=-1); keep where box_class_scores >= threshold "
                  "(tf.boolean_mask on scores, boxes and classes)")
 _FILTER_RAISED = ("box_confidence (..., 1) times box_class_probs (..., C) gives box_scores (..., C); take "
                   "tf.math.argmax and tf.math.reduce_max over axis=-1, so the mask has box_confidence's shape "
@@ -444,8 +444,9 @@ _IOU_CAUSE = ("xi1 = max(x1's), yi1 = max(y1's), xi2 = min(x2's), yi2 = min(y2's
 
 def _iou_diagnoses(box1, box2):
     return {
-        "the intersection's width and height are not clipped at 0: use max(xi2 - xi1, 0) * max(yi2 - yi1, 0), "
-        "or boxes that do not overlap get a non-zero IoU": _iou_np(box1, box2, clip=False),
+        "the intersection's width and height are not clipped at 0, each separately: use max(xi2 - xi1, 0) * "
+        "max(yi2 - yi1, 0), or boxes that do not overlap get a non-zero IoU (clipping only the product is not "
+        "enough: two negative numbers multiply to a positive area)": _iou_np(box1, box2, clip=False),
         "the intersection's area was clipped at 0 after multiplying: clip the width and the height separately "
         "(two negative numbers multiply to a positive one)": _iou_np(box1, box2, clip="product"),
         "the union counts the intersection twice: union = box1_area + box2_area - inter_area":
@@ -473,7 +474,7 @@ def _check_one_iou(target, box1, box2, what):
         fail(fn, f"must return one number for {what}", expected="a number", got=f"shape {value.shape}",
              cause="return inter_area / union_area, a single number")
     diagnoses = {cause: v for cause, v in _iou_diagnoses(box1, box2).items() if np.isfinite(v)}
-    check_close(fn, f"iou{_show(box1)}, {_show(box2)} ({what})", float(value.reshape(())), expected, RTOL, ATOL,
+    check_close(fn, f"iou({_show(box1)}, {_show(box2)}) ({what})", float(value.reshape(())), expected, RTOL, ATOL,
                 diagnoses=diagnoses, cause=_IOU_CAUSE)
 
 
@@ -585,7 +586,7 @@ def _clusters(n_objects, per_object, iou_threshold, seed, size=400.0, num_classe
         for c, s, k in zip(centres, sizes, object_classes):
             count = rng.integers(1, per_object + 1)
             for _ in range(count):
-                jitter = rng.normal(0, 0.08, 4) * np.concatenate([s, s])
+                jitter = rng.normal(0, 0.12, 4) * np.concatenate([s, s])
                 box = np.concatenate([c - s / 2, c + s / 2]) + jitter
                 box[2:] = np.maximum(box[2:], box[:2] + 1.0)
                 boxes.append(box)
