@@ -144,12 +144,14 @@ def _corners_np(box_xy, box_wh):
 def _eval_np(yolo_outputs, image_shape, max_boxes, score_threshold, iou_threshold, scale=True, order="yx"):
     box_xy, box_wh, box_confidence, box_class_probs = yolo_outputs
     corners = _corners_np(box_xy, box_wh)
-    if order == "xy":
+    if order == "xy, scaled as yx":     # (x1, y1, x2, y2) corners multiplied by (height, width, ...)
         corners = corners[..., [1, 0, 3, 2]]
     scores, boxes, classes = _filter_np(corners, box_confidence, box_class_probs, score_threshold)
     if scale:
         height, width = float(image_shape[0]), float(image_shape[1])
         boxes = boxes * np.array([height, width, height, width])
+    if order == "xy":                   # (x1, y1, x2, y2) in pixels
+        boxes = boxes[:, [1, 0, 3, 2]]
     return _nms_np(scores, boxes, classes, max_boxes, iou_threshold)
 
 
@@ -262,6 +264,10 @@ def _first_cause(got, diagnoses, box_atol, default):
     return default
 
 
+def _count(n):
+    return f"{n} box" if n == 1 else f"{n} boxes"
+
+
 def _show(box):
     return "(" + ", ".join(f"{v:.4g}" for v in box) + ")"
 
@@ -273,8 +279,8 @@ def _compare(function, got, expected, what, diagnoses, cause, box_atol=ATOL, uni
     e_scores, e_boxes, e_classes = expected
     e_boxes = np.asarray(e_boxes, np.float64).reshape(-1, 4)
     if len(g_boxes) != len(e_boxes):
-        fail(function, f"kept {len(g_boxes)} boxes {what}", expected=f"{len(e_boxes)} boxes",
-             got=f"{len(g_boxes)} boxes", cause=_first_cause(got, diagnoses, box_atol, cause))
+        fail(function, f"kept {_count(len(g_boxes))} {what}", expected=_count(len(e_boxes)),
+             got=_count(len(g_boxes)), cause=_first_cause(got, diagnoses, box_atol, cause))
     order = _match(g_boxes, e_boxes, box_atol)
     if order is None:
         missing = next(i for i in range(len(e_boxes)) if _match(g_boxes, e_boxes[i:i + 1], box_atol) is None)
@@ -671,7 +677,7 @@ def synthetic_yolo_outputs(grid=(5, 7), anchors=3, num_classes=4, n_objects=4, s
                 slot = free.pop()
                 xy[slot] = centre + rng.normal(0, 0.04, 2) * size
                 wh[slot] = size * rng.uniform(0.85, 1.15, 2)
-                conf[slot] = rng.uniform(0.75, 1.0)
+                conf[slot] = rng.uniform(0.6, 1.0)
                 probs[slot] = rng.uniform(0, 0.05, num_classes)
                 probs[slot, label] = 1.0 - probs[slot].sum() + probs[slot, label]
         conf, probs = conf.astype(np.float32), probs.astype(np.float32)
@@ -703,6 +709,9 @@ def _eval_diagnoses(outputs, image_shape, max_boxes, score_threshold, iou_thresh
         "the boxes are (x1, y1, x2, y2); yolo_eval returns them as (y1, x1, y2, x2), the order "
         "yolo_boxes_to_corners gives and scale_boxes expects":
             _eval_np(outputs, image_shape, max_boxes, score_threshold, iou_threshold, order="xy"),
+        "the corners are (x1, y1, x2, y2) but were scaled as (y1, x1, y2, x2); use yolo_boxes_to_corners, which "
+        "gives (y1, x1, y2, x2), the order scale_boxes expects":
+            _eval_np(outputs, image_shape, max_boxes, score_threshold, iou_threshold, order="xy, scaled as yx"),
     }
     if tuple(image_shape) != (720, 1280):
         diagnoses["image_shape is ignored (720 x 1280 is written in the code)"] = \
@@ -749,7 +758,9 @@ def yolo_eval_test(target):
     __tracebackhide__ = True
     check_yolo_eval(target, pass_all=False, seed=1)
     check_yolo_eval(target, grid=(4, 6), anchors=5, num_classes=3, n_objects=7, image_shape=(300, 500),
-                    max_boxes=5, score_threshold=0.7, iou_threshold=0.4, seed=2)
+                    max_boxes=9, score_threshold=0.7, iou_threshold=0.4, seed=2)
+    check_yolo_eval(target, grid=(8, 8), anchors=2, num_classes=5, n_objects=6, image_shape=(640, 480),
+                    max_boxes=3, score_threshold=0.5, iou_threshold=0.6, seed=4)
     check_yolo_eval(target, grid=(3, 3), anchors=2, num_classes=2, n_objects=0, image_shape=(416, 416), seed=3)
     all_passed()
 
