@@ -766,6 +766,7 @@ def yolo_eval_test(target):
 
 
 __all__ = [
+    "IOU_CASES",
     "check_iou",
     "check_yolo_eval",
     "check_yolo_filter_boxes",
