@@ -18,6 +18,7 @@ from nbformat.v4 import new_code_cell
 
 from tests.grader_proof import AssignmentNotebook
 from tests.variants import (
+    car_detection_yolo,
     convolution_model_application,
     convolution_step_by_step,
     face_recognition,
@@ -165,6 +166,31 @@ SPECS: dict[str, ProofSpec] = {spec.key: spec for spec in [
         hard_coded_match="preprocess",
         # its preprocessing is EfficientNet-Lite0's: it passes the visible tests only with that backbone
         hard_coded_visible=_efficientnet_backbone,
+    ),
+    # No model and no photos while autograding (illustrations skipped; checks in numpy, milliseconds):
+    # a submission costs about the TensorFlow import, so every variant goes through the autograder.
+    ProofSpec(
+        AssignmentNotebook("week3", "Car_Detection_YOLO", {"yolo_filter_boxes": 25, "iou": 20,
+                                                           "yolo_non_max_suppression": 25, "yolo_eval": 30},
+                           car_detection_yolo),
+        causes={
+            "yolo_filter_boxes: strict comparison (>) instead of >=": ">= threshold",
+            "yolo_filter_boxes: confidence not multiplied (threshold on the class probabilities)": "not multiplied",
+            "yolo_filter_boxes: threshold on the box confidence alone": "box_confidence alone",
+            "yolo_filter_boxes: max over the wrong axis (axis=0)": "LAST axis",
+            "iou: intersection not clipped at 0": "not clipped at 0",
+            "iou: union counts the intersection twice": "counts the intersection twice",
+            "iou: area clipped after multiplying": "separately",
+            "iou: pixel-count convention (+1 on widths and heights)": "width = x2 - x1",
+            "yolo_non_max_suppression: per-class NMS": "per class",
+            "yolo_non_max_suppression: iou_threshold ignored (0.5)": "iou_threshold is ignored",
+            "yolo_non_max_suppression: max_boxes ignored": "max_boxes is ignored",
+            "yolo_non_max_suppression: no suppression, only the best max_boxes": "not suppressed",
+            "yolo_eval: forgets scale_boxes": "scale_boxes",
+            "yolo_eval: corners in (x1, y1, x2, y2) order": "(y1, x1, y2, x2)",
+            "yolo_eval: score_threshold not passed on": "score_threshold is ignored",
+            "yolo_eval: image_shape ignored (720 x 1280)": "image_shape is ignored",
+        },
     ),
     # No training and no real photos while autograding (the checks use a stand-in face model): a
     # submission costs about the TensorFlow import; three rounds of mistakes (one hard-coded per function)
