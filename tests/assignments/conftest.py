@@ -68,6 +68,7 @@ def _key_of(item) -> str | None:
     return item.module.SPEC.key
 
 
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection: only the classes of selected tests are graded
 def pytest_collection_modifyitems(session, config, items):
     """Move the tests that need an autograded class to the end; remember which classes they need."""
     needing = [item for item in items if _key_of(item) is not None]
