@@ -116,6 +116,8 @@ def _compare_rows(fn, got_rows, want_rows, hint):
     __tracebackhide__ = True
     for index, (want, have) in enumerate(zip(want_rows, got_rows)):
         for key, value in want.items():
+            if key == "padding" and want.get("kernel_size") == (1, 1) == have.get("kernel_size"):
+                continue  # a 1x1 convolution gives the same output with 'valid' and 'same' padding
             if have.get(key) != value:
                 fail(fn, f"layer {index + 1} ({have['kind']}) differs in {key!r} (layers counted in graph order, "
                          "a built-in activation counted as a layer of its own)",
@@ -246,6 +248,9 @@ def check_conv_block(target, input_shape=(2, 12, 16, 3), n_filters=32, dropout_p
     reference = keras.Model(reference_in, list(ref.conv_block(reference_in, n_filters, dropout_prob, max_pooling)))
 
     def hint(want, have, key):
+        if "Activation" in (want["kind"], have["kind"]):
+            return ("a ReLU is missing or extra: the first or second convolution has no ReLU; use activation='relu' "
+                    "on both 3x3 convolutions and nowhere else")
         if want["kind"] == "MaxPooling2D" or have["kind"] == "MaxPooling2D":
             return "pool with MaxPooling2D(pool_size=(2, 2)) after the convolutions (and dropout), only when max_pooling"
         return ("the block is Conv2D(n_filters, 3, activation='relu', padding='same') twice, then Dropout when "
@@ -336,6 +341,9 @@ def check_upsampling_block(target, expansive_shape=(2, 3, 4, 6), contractive_sha
                 return "transposed conv with the wrong stride: use strides=(2, 2) to double height and width"
             return ("upsample with Conv2DTranspose(n_filters, 3, strides=(2, 2), padding='same') (no activation), "
                     "not UpSampling2D")
+        if "Activation" in (want_row["kind"], have["kind"]) and "Concatenate" not in (want_row["kind"], have["kind"]):
+            return ("a ReLU is missing or extra: both convolutions after the concatenation use activation='relu', "
+                    "the transposed convolution has no activation")
         if "Concatenate" in (want_row["kind"], have["kind"]):
             return "concatenate the transposed convolution's output with contractive_input: concatenate([up, contractive_input], axis=3)"
         return ("after the concatenation come two Conv2D(n_filters, 3, activation='relu', padding='same', "
