@@ -443,6 +443,10 @@ def check_unet_model(target, input_size=(96, 128, 3), n_filters=32, n_classes=23
              got=f"activation={activation!r}",
              cause="softmax where the loss expects logits: the model is trained with "
                    "SparseCategoricalCrossentropy(from_logits=True), so the last layer has no activation")
+    dropouts = sorted(float(layer.rate) for layer in model.layers if type(layer).__name__ == "Dropout" and layer.rate > 0)
+    if dropouts != [0.3, 0.3]:
+        fail(fn, "has the wrong dropout", expected="dropout_prob=0.3 in the 4th and 5th conv_block",
+             got=f"dropout rates {dropouts}", cause="call conv_block with dropout_prob=0.3 for cblock4 and cblock5")
     want_rows, reference_params = _reference_rows(input_size, n_filters, n_classes)
     if expected_params is None:
         expected_params = reference_params
@@ -461,10 +465,6 @@ def check_unet_model(target, input_size=(96, 128, 3), n_filters=32, n_classes=23
         fail(fn, f"has the wrong number of parameters ({args})", expected=f"{expected_params:,}", got=f"{n:,}",
              cause=hint({"kind": ""}, {"kind": ""}, "params"))
     _check_initializers(fn, model, "of unet_model")
-    dropouts = sorted(float(layer.rate) for layer in model.layers if type(layer).__name__ == "Dropout" and layer.rate > 0)
-    if dropouts != [0.3, 0.3]:
-        fail(fn, "has the wrong dropout", expected="dropout_prob=0.3 in the 4th and 5th conv_block",
-             got=f"dropout rates {dropouts}", cause="call conv_block with dropout_prob=0.3 for cblock4 and cblock5")
 
     reference = ref.unet_model(input_size=input_size, n_filters=n_filters, n_classes=n_classes)
     X = _fixed_input((1, *input_size), seed)
