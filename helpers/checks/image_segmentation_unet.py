@@ -85,8 +85,10 @@ def _build(fn, target, inputs, kwargs, cause, with_reference=None):
         message = str(failure)
         if "raised" in message.splitlines()[0] and cause:
             first = message.splitlines()[0]
-            fail(fn, first[len(fn) + 2:], expected="a result", got="an exception while building on a symbolic "
-                 f"keras.Input ({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})", cause=cause)
+            shown = ", ".join(f"{k}=" + (f"keras.Input of shape {tuple(v.shape)}" if hasattr(v, "shape") else repr(v))
+                              for k, v in kwargs.items())
+            fail(fn, first[len(fn) + 2:], expected="a result", got=f"an exception when called with ({shown})",
+                 cause=cause)
         raise
 
 
@@ -208,7 +210,8 @@ def check_conv_block(target, input_shape=(2, 12, 16, 3), n_filters=32, dropout_p
     if got_skip != want_skip:
         cause = ("skip connection taken after pooling: the skip connection is the output of the convolutions "
                  "(after dropout), before MaxPooling2D" if got_skip == pooled else
-                 f"both convolutions have n_filters={n_filters} filters and padding='same'")
+                 f"both convolutions have n_filters={n_filters} filters (the argument, not a fixed number) and "
+                 "padding='same'")
         fail(fn, f"skip_connection has the wrong shape ({args}, input {input_shape})", expected=want_skip,
              got=got_skip, cause=cause)
     if got_next != want_next:
@@ -274,9 +277,10 @@ def check_conv_block(target, input_shape=(2, 12, 16, 3), n_filters=32, dropout_p
                 buggy = keras.Model(buggy_in, list(_conv_block_bug(buggy_in, n_filters, dropout_prob, max_pooling, bug)))
                 shape_seeded_weights(buggy, seed)
                 diagnoses[cause] = _outputs(buggy, [X])[index]
-        check_close(fn, f"{name} ({args}, input {input_shape}, same weights as the reference)", got[index],
-                    expected[index], rtol=1e-4, atol=1e-5, diagnoses=diagnoses,
-                    cause="two 3x3 convolutions with ReLU and 'same' padding, applied one after the other to inputs")
+        check_close(fn, name, got[index], expected[index], rtol=1e-4, atol=1e-5, diagnoses=diagnoses,
+                    cause=f"(compared with the reference, both with the same fixed weights, {args}, input "
+                          f"{input_shape}) two 3x3 convolutions with ReLU and 'same' padding, applied one after "
+                          "the other to inputs")
 
 
 def conv_block_test(target):
@@ -329,8 +333,9 @@ def check_upsampling_block(target, expansive_shape=(2, 3, 4, 6), contractive_sha
     want = (None, 2 * h, 2 * w, n_filters)
     if tuple(out.shape) != want:
         fail(fn, f"output has the wrong shape ({args})", expected=want, got=tuple(out.shape),
-             cause="Conv2DTranspose with strides=(2, 2) and padding='same' doubles height and width; the two "
-                   "convolutions after the concatenation have n_filters filters and padding='same'")
+             cause="Conv2DTranspose with strides=(2, 2) and padding='same' doubles height and width; it and the "
+                   "two convolutions after the concatenation have n_filters filters (the argument, not a fixed "
+                   "number) and padding='same'")
     model = _make_model(fn, [expansive, contractive], out)
     ref_e, ref_c = keras.Input(shape=expansive_shape[1:]), keras.Input(shape=contractive_shape[1:])
     reference = keras.Model([ref_e, ref_c], ref.upsampling_block(ref_e, ref_c, n_filters))
@@ -365,9 +370,9 @@ def check_upsampling_block(target, expansive_shape=(2, 3, 4, 6), contractive_sha
             buggy = keras.Model([b_e, b_c], _upsampling_bug(b_e, b_c, n_filters, bug))
             shape_seeded_weights(buggy, seed)
             diagnoses[cause] = _outputs(buggy, arrays)[0]
-    check_close(fn, f"output ({args}, same weights as the reference)", got, expected, rtol=1e-4, atol=1e-5,
-                diagnoses=diagnoses,
-                cause="up = Conv2DTranspose(...)(expansive_input); merge = concatenate([up, contractive_input], axis=3); "
+    check_close(fn, "output", got, expected, rtol=1e-4, atol=1e-5, diagnoses=diagnoses,
+                cause=f"(compared with the reference, both with the same fixed weights, {args}) "
+                      "up = Conv2DTranspose(...)(expansive_input); merge = concatenate([up, contractive_input], axis=3); "
                       "then two 3x3 ReLU convolutions on merge")
 
 
@@ -470,8 +475,8 @@ def check_unet_model(target, input_size=(96, 128, 3), n_filters=32, n_classes=23
     X = _fixed_input((1, *input_size), seed)
     shape_seeded_weights(model, seed)
     shape_seeded_weights(reference, seed)
-    check_close(fn, f"logits ({args}, same weights as the reference)", _outputs(model, [X])[0],
-                _outputs(reference, [X])[0], rtol=1e-3, atol=1e-4, cause=_SKIP_CAUSE)
+    check_close(fn, "logits", _outputs(model, [X])[0], _outputs(reference, [X])[0], rtol=1e-3, atol=1e-4,
+                cause=f"(compared with the reference, both with the same fixed weights, {args}) " + _SKIP_CAUSE)
 
 
 def unet_model_test(target):
