@@ -22,6 +22,7 @@ from tests.variants import (
     convolution_model_application,
     convolution_step_by_step,
     face_recognition,
+    image_segmentation_unet,
     neural_style_transfer,
     residual_networks,
     transfer_learning,
@@ -190,6 +191,35 @@ SPECS: dict[str, ProofSpec] = {spec.key: spec for spec in [
             "yolo_eval: corners in (x1, y1, x2, y2) order": "(y1, x1, y2, x2)",
             "yolo_eval: score_threshold not passed on": "score_threshold is ignored",
             "yolo_eval: image_shape ignored (720 x 1280)": "image_shape is ignored",
+        },
+    ),
+    # Training is skipped under the autograder: a submission costs the TensorFlow import, the data
+    # cache read and the checks (two U-Nets at full size); two rounds of mistakes and one of correct variants.
+    ProofSpec(
+        AssignmentNotebook("week3", "Image_Segmentation_UNet", {"conv_block": 30, "upsampling_block": 30, "unet_model": 40},
+                           image_segmentation_unet),
+        autograded={
+            "conv_block": ["skip connection taken after pooling", "hard-coded 32 filters"],
+            "upsampling_block": ["concatenate order swapped", "hard-coded 32 filters"],
+            "unet_model": ["softmax on the output", "hard-coded input size (96, 128, 3)"],
+        },
+        correct_rounds=1,
+        causes={
+            "conv_block: skip connection taken after pooling": "skip connection taken after pooling",
+            "conv_block: pooling always applied": "pooling always applied",
+            "conv_block: dropout not applied": "dropout not applied",
+            "conv_block: dropout after pooling, not on the skip connection": "dropout in the wrong place",
+            "conv_block: default glorot_uniform kernel initializer": "wrong kernel initializer",
+            "conv_block: no ReLU on the second convolution": "has no ReLU",
+            "upsampling_block: concatenate order swapped": "concatenate order swapped",
+            "upsampling_block: transposed convolution with stride 1": "strides=(2, 2)",
+            "upsampling_block: skip connection not concatenated": "concatenate",
+            "upsampling_block: ReLU missing on the last convolution": "a ReLU is missing",
+            "unet_model: skip connections taken after pooling (cblockN[0])": "cblock4[1]",
+            "unet_model: first decoder block joined with the wrong encoder block (cblock3's pooled output)": "cblock4[1]",
+            "unet_model: softmax on the output": "softmax where the loss expects logits",
+            "unet_model: final 1x1 convolution missing": "missing final 1x1 conv",
+            "unet_model: no dropout in the deepest blocks": "dropout_prob=0.3",
         },
     ),
     # No training and no real photos while autograding (the checks use a stand-in face model): a
