@@ -53,7 +53,8 @@ class ProofSpec:
         nb = self.notebook
         if self.autograded is None:
             return nb.rounds(nb.buggy)
-        return nb.rounds(nb.buggy, {name for names in self.autograded.values() for name in names})
+        # by function and description: two functions may have a mistake of the same name
+        return nb.rounds([v for v in nb.buggy if v.description in self.autograded.get(v.function, ())])
 
     def autograded_correct_rounds(self):
         rounds = self.notebook.rounds(self.notebook.correct)
