@@ -3,8 +3,8 @@ background while the rest of the suite goes on.
 
 Each run (``nbgrader autograde`` of a simulated class) is a subprocess that mostly waits on its
 kernels, while most other tests keep one core busy in the pytest process. So, as soon as the first
-test of ``tests/assignments/`` starts, a background thread autogrades the classes of every notebook
-whose slow tests were collected (one at a time), and those slow tests are moved to the end of the
+test of ``tests/assignments/`` starts, background threads autograde the classes of every notebook
+whose slow tests were selected (two at a time), and those slow tests are moved to the end of the
 session, where they pick up the finished results. The suite's wall time is then about the longer of
 the two streams instead of their sum; what is checked does not change.
 """
@@ -39,6 +39,11 @@ def _grade(key: str, root, env: dict) -> GradedClass:
     return GradedClass(scores, plans, course)
 
 
+def _submissions(spec) -> int:
+    """How many notebooks the autograder run of ``spec`` grades (reference, untouched, rounds, extras)."""
+    return 2 + len(spec.autograded_buggy_rounds()) + len(spec.autograded_correct_rounds()) + len(spec.extra_students)
+
+
 class GradedClasses:
     """``get(key)``: the autograded class of notebook ``key`` (started in the background, or now)."""
 
@@ -46,7 +51,10 @@ class GradedClasses:
         self._tmp = tmp_path_factory
         # taken now, in the main thread: tests that monkeypatch os.environ later must not leak into it
         self._env = nbgrader_env()
-        self._pool = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="autograde")
+        # Two runs at a time (each mostly waits on its kernels' start-up); the classes with the most
+        # submissions first, so the last one to finish is a short one.
+        self._pool = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="autograde")
+        keys = sorted(keys, key=lambda key: -_submissions(SPECS[key]))
         self._runs = {key: self._pool.submit(_grade, key, tmp_path_factory.mktemp(key), self._env) for key in keys}
 
     def get(self, key: str) -> GradedClass:
