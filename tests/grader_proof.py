@@ -106,6 +106,16 @@ class AssignmentNotebook:
         message = str(failure.value)
         assert message.startswith(variant.function) and "expected" in message, message
 
+    def assert_broken_helpers_cost_nothing(self, broken_source: str, function: str) -> dict:
+        """With the graded helpers that ``function`` builds on replaced by broken ones (``broken_source``,
+        a cell defining them), ``function``'s tests still pass (they run with the reference helpers).
+        Returns the namespace, to check that the student's own helpers are put back."""
+        namespace = self.namespace()
+        run_cell(broken_source, namespace)
+        printed = self.run_tests(function, namespace)
+        assert printed.strip().endswith("All tests passed."), printed
+        return namespace
+
     def assert_hard_coded_caught(self, variant: Variant, match: str | None = None, visible: bool = True) -> None:
         """A variant hard-coded to the visible tests passes them (when ``visible``) and fails the hidden
         ones (with ``match`` in the message when given)."""
