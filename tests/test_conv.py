@@ -111,3 +111,15 @@ def test_primitives_agree_with_the_reference_and_reject_bad_arguments():
         with pytest.raises(ValueError):
             bad()
 
+
+
+def test_two_cross_correlations_are_one_with_the_convolved_kernel():
+    """Lecture 1's claim: cross-correlation is not associative, yet (x corr K1) corr K2 = x corr (K1 conv K2);
+    convolution is associative. Float64, tolerance 1e-10."""
+    rng = np.random.default_rng(4)
+    x, k1, k2 = rng.normal(size=(9, 8)), rng.normal(size=(3, 3)), rng.normal(size=(2, 2))
+    two_steps = conv.full_correlate2d(conv.full_correlate2d(x, k1), k2)
+    assert not np.allclose(two_steps, conv.full_correlate2d(x, conv.full_correlate2d(k1, k2)))
+    np.testing.assert_allclose(two_steps, conv.full_correlate2d(x, conv.full_convolve2d(k1, k2)), atol=1e-10)
+    np.testing.assert_allclose(conv.full_convolve2d(conv.full_convolve2d(x, k1), k2),
+                               conv.full_convolve2d(x, conv.full_convolve2d(k1, k2)), atol=1e-10)

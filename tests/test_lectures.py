@@ -58,3 +58,16 @@ def test_every_week1_topic_is_covered():
     missing = {topic: [w for w in words if w not in text]
                for topic, words in WEEK1_TOPICS.items() if any(w not in text for w in words)}
     assert not missing, f"week-1 topics without their key words in course/week1: {missing}"
+
+
+def test_pooling_numbers_in_lecture_2_are_computed():
+    """Lecture 2 says what max and average pooling (f = s = 8) do to the cat's dark pixels at the
+    playground's default size: the percentages in the text are the computed ones."""
+    from helpers import viz
+    from helpers.conv import pool2d
+
+    photo = viz.load_photo("chelsea", size=viz.PoolingPlayground().size)
+    dark = [100 * (image < 0.25).mean() for image in (photo, pool2d(photo, 8, mode="max"), pool2d(photo, 8, mode="average"))]
+    text = "".join("".join(c["source"]) for c in read(WEEK1 / "02_Padding_Strides_Volumes_and_Pooling.ipynb")["cells"])
+    assert (f"pixels darker than 0.25 are {dark[0]:.1f}% of the photo,\n  {dark[1]:.0f}% after max pooling "
+            f"and {dark[2]:.1f}% after average pooling") in text, dark
