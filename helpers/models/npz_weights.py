@@ -14,13 +14,18 @@ from pathlib import Path
 import numpy as np
 
 
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file."""
-    digest = hashlib.sha256()
+def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file (``algorithm``: any name ``hashlib.new`` knows, e.g. "sha256", "md5"), read in 1 MiB chunks."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file."""
+    return file_digest(path, "sha256")
 
 
 def save_npz_weights(model, path: str | Path, dtype: str = "float16") -> str:

