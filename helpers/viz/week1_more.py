@@ -334,17 +334,17 @@ class Im2colExplorer(widgets.VBox):
         z = (self.P @ self.kernel.reshape(-1, 1)).reshape(out, out)
         fig = new_figure(9.5, 3.6, dpi=80)
         axes = fig.subplots(1, 4, gridspec_kw={"width_ratios": [n, self.P.shape[1], 1.6, out]})
-        axes[0].imshow(self.x[..., 0], cmap="Greys", vmin=0, vmax=12)
+        axes[0].imshow(self.x[..., 0], cmap="Greys", vmin=0, vmax=20)
         axes[0].add_patch(Rectangle((c - 0.5, r - 0.5), f, f, fill=False, lw=2.5, ec="#e65100"))
         axes[0].set_title(f"input {n}x{n}", fontsize=10)
-        axes[1].imshow(self.P, cmap="Greys", vmin=0, vmax=12, aspect="auto")
-        axes[1].add_patch(Rectangle((-0.5, p - 0.5), self.P.shape[1], 1, fill=False, lw=2.5, ec="#e65100"))
+        axes[1].imshow(self.P, cmap="Greys", vmin=0, vmax=20, aspect="auto")
+        axes[1].add_patch(Rectangle((-0.5, p - 0.5), self.P.shape[1], 1, fc="#ffe0b2", lw=2.5, ec="#e65100"))
         axes[1].set_title(f"patch matrix {self.P.shape[0]}x{self.P.shape[1]}", fontsize=10)
         k = self.kernel.reshape(-1, 1)
         axes[2].imshow(k, cmap="RdBu_r", vmin=-1.5, vmax=1.5, aspect="auto")
         axes[2].set_title("filter\ncolumn", fontsize=10)
         lim = signed_limit(z)
-        axes[3].imshow(z, cmap="RdBu_r", vmin=-lim, vmax=lim)
+        axes[3].imshow(z, cmap="RdBu_r", vmin=-1.6 * lim, vmax=1.6 * lim)
         axes[3].add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, lw=2.5, ec="#e65100"))
         axes[3].set_title(f"output {out}x{out}", fontsize=10)
         for ax, a in zip(axes, (self.x[..., 0], self.P, k, z)):
@@ -353,7 +353,7 @@ class Im2colExplorer(widgets.VBox):
                     if ax is axes[1] and i != p:
                         continue
                     ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=7,
-                            color="#e65100" if ax is axes[1] else "black")
+                            color="black")
             ax.set_xticks([])
             ax.set_yticks([])
         self.image.value = figure_to_png(fig)
