@@ -243,3 +243,41 @@ def test_pool_gradient_explorer_reacts():
     assert w.grids.value != before and "window (1, 1)" in w.grids.value and "alone receives" in w.grids.value
     w.mode.value = "average"
     assert "dA / 4" in w.grids.value
+
+
+# ------------------------------------------------------------------ the numbers the lectures' text states
+
+
+def _lecture_text(name: str) -> str:
+    import json
+
+    from tests import REPO
+
+    cells = json.loads((REPO / "course" / "week1" / name).read_text())["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+def test_lecture_5_numbers():
+    text = _lecture_text("05_Receptive_Fields_Volumes_and_im2col.ipynb")
+    assert "two $3\\times3$ layers see $5\\times5$ and three see $7\\times7$" in text
+    assert m.receptive_field([3, 3, 3])[1:] == [5, 7]
+    assert f"{m.stack_params(3, 3, 1)}C^2" in text and f"{m.stack_params(7, 1, 1)}C^2" in text
+    assert f"about {1 - 27 / 49:.0%} fewer" in text
+    assert f"$2 \\cdot 9 = {m.stack_params(3, 2, 1)}$ weights" in text
+    assert f"every one of the {m.compose_kernels(np.ones((3, 3)), np.ones((3, 3))).size} entries" in text
+
+
+def test_lecture_6_numbers():
+    text = _lecture_text("06_Backprop_Through_Convolution_and_Pooling.ipynb")
+    assert "below\n$10^{-7}$" in text and GRADIENT_TOLERANCE == 1e-7
+    assert "$\\varepsilon = 10^{-6}$" in text
+    # "rounding leaves about 1e-10", "a relative error of 2" (Sobel: the flip only changes the sign)
+    rng = np.random.default_rng(0)
+    X, K = rng.normal(size=(8, 8)), np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
+    dZ = rng.normal(size=(6, 6))
+    num = m.numerical_gradient(lambda a: np.sum(dZ * correlate2d(a, K)), X, eps=1e-6)
+    assert 1e-11 < m.relative_error(m.input_gradient(dZ, K), num) < 1e-9
+    assert "a relative error of 2" in text and m.relative_error(full_correlate2d(dZ, K), num) == pytest.approx(2, abs=1e-6)
+    # "only one pixel in four receives any gradient" (2x2 max pooling)
+    assert "only one pixel in four" in text
+    assert np.count_nonzero(m.pool_gradient(X[:6, :6], np.ones((3, 3)), 2, "max")) == 36 // 4

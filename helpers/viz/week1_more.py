@@ -430,13 +430,13 @@ class GradientStampExplorer(widgets.VBox):
     the pixels of its window, weighted by the same kernel. Adding the stamps of all outputs up to
     the slider's position builds the full convolution of dZ with the kernel."""
 
-    def __init__(self, n=8, seed=0):
+    def __init__(self, n=8, count=10, seed=0):
         rng = np.random.default_rng(seed)
         self.kernel = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])  # Sobel, asymmetric
         self.shape = (n, n)
         out = output_size(n, 3)
         self.dZ = np.round(rng.normal(size=(out, out)), 1)
-        self.position = slider("outputs added", 1, 1, out * out)
+        self.position = slider("outputs added", min(max(count, 1), out * out), 1, out * out)
         self.image = figure_image()
         self.info = widgets.HTML()
         self.position.observe(self._update, names="value")
