@@ -98,7 +98,8 @@ class ReceptiveFieldExplorer(widgets.VBox):
         self.f = widgets.SelectionSlider(options=[1, 3, 5, 7], value=f, description="kernel f",
                                          style={"description_width": "100px"})
         self.channels = slider("channels C", channels, 1, 512)
-        self.pool = widgets.Checkbox(value=pool, description="2x2 max pool after each conv")
+        self.pool = widgets.Checkbox(value=pool, description="2x2 max pool after each conv", indent=False,
+                                     layout=widgets.Layout(width="auto"))
         self.image = figure_image()
         self.info = widgets.HTML()
         self.photo = load_photo(photo, size)
@@ -149,18 +150,18 @@ class ReceptiveFieldExplorer(widgets.VBox):
             ax.set_xticks([])
             ax.set_yticks([])
         axes[0].add_patch(Rectangle((zl - 0.5, zt - 0.5), z, z, fill=False, lw=1, ec="white", ls="--"))
-        axes[0].set_title(f"one output sees {r}x{r} pixels of the {h}x{w} photo", fontsize=10)
-        axes[1].set_title("zoom: paths from each pixel" if not self.pool.value else "zoom", fontsize=10)
-        if not self.pool.value and r <= 9:
+        axes[0].set_title(f"one output sees {r}x{r} of {h}x{w}", fontsize=12)
+        axes[1].set_title("zoom: paths per pixel" if not self.pool.value else "zoom", fontsize=12)
+        if not self.pool.value and r <= 7:
             for (i, j), v in np.ndenumerate(counts):
-                axes[1].text(left + j, top + i, str(v), ha="center", va="center", fontsize=7)
+                axes[1].text(left + j, top + i, str(v), ha="center", va="center", fontsize=7 if r <= 5 else 5)
         single = stack_params(r, 1, C)
         stacked = stack_params(f, L, C)
         bars = axes[2].bar([f"{L} x {f}x{f}", f"1 x {r}x{r}"], [stacked, single], color=["#1976d2", "#e53935"])
         axes[2].set_ylim(0, max(stacked, single) * 1.25)
         for b_, v in zip(bars, (stacked, single)):
             axes[2].text(b_.get_x() + b_.get_width() / 2, v, f"{v:,}", ha="center", va="bottom", fontsize=9)
-        axes[2].set_title(f"weights, C = {C} in and out", fontsize=10)
+        axes[2].set_title(f"weights, C = {C} in and out", fontsize=12)
         axes[2].set_yticks([])
         self.image.value = figure_to_png(fig)
         per_layer = receptive_field([f] * L)
@@ -247,19 +248,19 @@ class MultiChannelStepper(widgets.VBox):
                                for a, w in zip(st["window"][..., c].ravel(), self.W[..., c, k].ravel()))
             blocks.append(
                 "<div style='display:flex;flex-wrap:wrap;gap:8px;align-items:center'>"
-                + grid_html(self.x[..., c], (st["row"], st["col"], f, f), caption=f"input, channel {names[c]}",
+                + grid_html(self.x[..., c], (st["row"], st["col"], f, f), caption=f"input {names[c]}",
                             color=self.CHANNEL_COLOURS[c])
                 + "<span style='font-size:140%'>&lowast;</span>"
-                + grid_html(self.W[..., c, k], caption=f"filter {k}, slice {names[c]}")
+                + grid_html(self.W[..., c, k], caption=f"filter {k}: {names[c]}")
                 + f"<span style='font-family:monospace;max-width:330px'>= {terms} = <b>{st['channel_sums'][c]}</b></span>"
                 "</div>")
         z = st["output"][..., k].round().astype(int)
         shown = np.where(np.arange(z.size).reshape(z.shape) <= self.position.value, z, 0)
         total = (f"<div style='font-family:monospace;font-size:110%;margin:6px 0'>z[{st['out_row']}, "
-                 f"{st['out_col']}, {k}] = {' + '.join(str(s) for s in st['channel_sums'])} + bias "
-                 f"({st['bias']}) = <b>{st['value']}</b></div>")
+                 f"{st['out_col']}, {k}] = {' + '.join(f'({s})' if s < 0 else str(s) for s in st['channel_sums'])}"
+                 f" + bias {'(' + str(st['bias']) + ')' if st['bias'] < 0 else st['bias']} = <b>{st['value']}</b></div>")
         out_grid = grid_html(shown, (st["out_row"], st["out_col"], 1, 1), filled=self.position.value + 1,
-                             caption=f"output channel {k} (one 2-D map per filter)")
+                             caption=f"output {k}")
         self.grids.value = "".join(blocks) + total + out_grid
 
 
@@ -336,17 +337,17 @@ class Im2colExplorer(widgets.VBox):
         axes = fig.subplots(1, 4, gridspec_kw={"width_ratios": [n, self.P.shape[1], 1.6, out]})
         axes[0].imshow(self.x[..., 0], cmap="Greys", vmin=0, vmax=20)
         axes[0].add_patch(Rectangle((c - 0.5, r - 0.5), f, f, fill=False, lw=2.5, ec="#e65100"))
-        axes[0].set_title(f"input {n}x{n}", fontsize=10)
+        axes[0].set_title(f"input {n}x{n}", fontsize=12)
         axes[1].imshow(self.P, cmap="Greys", vmin=0, vmax=20, aspect="auto")
         axes[1].add_patch(Rectangle((-0.5, p - 0.5), self.P.shape[1], 1, fc="#ffe0b2", lw=2.5, ec="#e65100"))
-        axes[1].set_title(f"patch matrix {self.P.shape[0]}x{self.P.shape[1]}", fontsize=10)
+        axes[1].set_title(f"patch matrix {self.P.shape[0]}x{self.P.shape[1]}", fontsize=12)
         k = self.kernel.reshape(-1, 1)
         axes[2].imshow(k, cmap="RdBu_r", vmin=-1.5, vmax=1.5, aspect="auto")
-        axes[2].set_title("filter\ncolumn", fontsize=10)
+        axes[2].set_title("filter\ncolumn", fontsize=12)
         lim = signed_limit(z)
         axes[3].imshow(z, cmap="RdBu_r", vmin=-1.6 * lim, vmax=1.6 * lim)
         axes[3].add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, lw=2.5, ec="#e65100"))
-        axes[3].set_title(f"output {out}x{out}", fontsize=10)
+        axes[3].set_title(f"output {out}x{out}", fontsize=12)
         for ax, a in zip(axes, (self.x[..., 0], self.P, k, z)):
             if a.size <= 80 or ax is axes[1]:
                 for (i, j), v in np.ndenumerate(a):
@@ -466,7 +467,7 @@ class GradientStampExplorer(widgets.VBox):
                   (partial, f"sum of {count} stamps"), (full, "full convolution of dZ, K")]
         for i, (ax, (a, title)) in enumerate(zip(axes, panels)):
             ax.imshow(a, cmap="RdBu_r", vmin=-lim if i else -2.5, vmax=lim if i else 2.5)
-            ax.set_title(title, fontsize=9)
+            ax.set_title(title, fontsize=11)
             ax.set_xticks([])
             ax.set_yticks([])
         axes[0].add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, lw=2, ec="#e65100"))
@@ -513,9 +514,7 @@ class PoolGradientExplorer(widgets.VBox):
     def __init__(self, n=6, f=2, mode="max", seed=3):
         rng = np.random.default_rng(seed)
         self.f = f
-        self.x = rng.permutation(n * n).reshape(n, n) % 20  # small numbers, few ties
-        self.x = self.x + rng.permutation(n * n).reshape(n, n) / 100
-        self.x = np.round(self.x, 2)
+        self.x = rng.permutation(n * n).reshape(n, n)  # distinct whole numbers: no ties
         out = n // f
         self.dA = np.arange(1, out * out + 1, dtype=float).reshape(out, out)
         self.window = slider("window", 0, 0, out * out - 1)
@@ -534,6 +533,9 @@ class PoolGradientExplorer(widgets.VBox):
                   else sliding_windows(self.x[None, :, :, None], f, f).mean(axis=(3, 4)))[0, :, :, 0]
         dx = pool_gradient(self.x, self.dA, f, mode)
         arrow = "<div style='align-self:center;font-size:150%'>&rarr;</div>"
+        window = self.x[r * f:(r + 1) * f, c * f:(c + 1) * f]
+        i, j = np.unravel_index(np.argmax(window), window.shape)
+        target = (r * f + i, c * f + j, 1, 1) if mode == "max" else (r * f, c * f, f, f)
         self.grids.value = (
             "<div style='display:flex;flex-wrap:wrap;gap:10px;align-items:flex-start'>"
             + grid_html(self.x, (r * f, c * f, f, f), caption="input x") + arrow
@@ -541,7 +543,7 @@ class PoolGradientExplorer(widgets.VBox):
             "<div style='margin:4px 0'>backward: the gradient dA of the pooled output goes back to x</div>"
             "<div style='display:flex;flex-wrap:wrap;gap:10px;align-items:flex-start'>"
             + grid_html(self.dA, (r, c, 1, 1), caption="dA (given)") + arrow
-            + grid_html(np.round(dx, 2), (r * f, c * f, f, f), caption="dx") + "</div>"
+            + grid_html(np.round(dx, 2), target, caption="dx") + "</div>"
             f"<div>window ({r}, {c}): "
             + (f"its maximum {pooled[r, c]:g} alone receives dA = {self.dA[r, c]:g}; the other "
                f"{f * f - 1} pixels get 0 (a small change there does not change the max)."
