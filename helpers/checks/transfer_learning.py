@@ -11,7 +11,8 @@ Graded functions:
   ten times smaller learning rate and a cross-entropy on logits.
 
 Inputs to each function are built here, never with the student's other functions nor with the
-instructor reference (so the checks need no reference and run the same in the student kit). Visible tests use the real ImageNet backbone; hidden tests use
+instructor reference (so the checks need no reference and run the same in the student kit). Visible
+tests use the real ImageNet backbone; hidden tests use
 :func:`helpers.models.backbones.tiny_backbone`, whose preprocessing differs from the real ones, so code that
 hard-codes a backbone or its preprocessing fails them.
 """
