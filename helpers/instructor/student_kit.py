@@ -31,6 +31,12 @@ import nbformat
 EXCLUDED_HELPERS = ("reference", "instructor", "course.py")
 #: Requirements of the instructor's and maintainers' tools only.
 INSTRUCTOR_ONLY_REQUIREMENTS = ("nbgrader", "pytest", "nbval", "playwright", "ruff")
+#: Solution blocks students are given anyway, with why (not counted as leaks).
+GIVEN_SOLUTIONS = {
+    "J = alpha * J_content + beta * J_style":
+        "total_cost is the formula the notebook states, J(G) = alpha J_content + beta J_style; the visible "
+        "test's failure message repeats it",
+}
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".DS_Store")
 
 KIT_README = """\
@@ -170,7 +176,8 @@ include = ["helpers*"]
 def solution_blocks(root: Path, min_chars: int = 20) -> list[tuple[str, str]]:
     """``(where, text)`` of every ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` block of ``source/``.
 
-    Text is normalised (:func:`normalise`); blocks shorter than ``min_chars`` (e.g. ``pass``) are skipped.
+    Text is normalised (:func:`normalise`); blocks shorter than ``min_chars`` (e.g. ``pass``) and those of
+    :data:`GIVEN_SOLUTIONS` are skipped.
     """
     blocks = []
     for path in sorted((Path(root) / "source").rglob("*.ipynb")):
@@ -178,7 +185,7 @@ def solution_blocks(root: Path, min_chars: int = 20) -> list[tuple[str, str]]:
         for index, cell in enumerate(nb.cells):
             for match in re.finditer(r"### BEGIN SOLUTION(.*?)### END SOLUTION", cell.source, flags=re.S):
                 text = normalise(match.group(1))
-                if len(text) >= min_chars:
+                if len(text) >= min_chars and text not in GIVEN_SOLUTIONS:
                     blocks.append((f"{path.relative_to(root)} cell {index}", text))
     return blocks
 
@@ -225,34 +232,52 @@ def solution_leaks(kit: Path, blocks: list[tuple[str, str]]) -> list[str]:
 # stored expected values
 
 
-def record_expected_values(folder: Path) -> dict[str, int]:
+def _notebook_key(path: Path) -> str:
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", path.stem).lower()
+
+
+def _run_cell(source: str, namespace: dict) -> None:
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    exec(compile(code, "<cell>", "exec"), namespace)  # noqa: S102 - the course's own instructor notebooks
+
+
+def record_expected_values(folder: Path, root: Path) -> dict[str, int]:
     """Run every visible test with the reference solutions; write the values it asked for.
 
-    Writes ``folder/<nb>.npz`` for each checks module that has an ``EXPECTED`` store and
-    ``folder/MANIFEST.json``. Returns ``{nb: number of stored values}``.
+    For each instructor notebook of ``root/source`` whose checks module has an ``EXPECTED`` store,
+    runs its imports cell and solution cells (as a student's finished notebook would), then the
+    visible part of every test cell, while :func:`helpers.checks.stored.recording` keeps the values.
+    Writes ``folder/<nb>.npz`` and ``folder/MANIFEST.json``; returns ``{nb: number of values}``.
     """
     import importlib
-    import pkgutil
 
-    import helpers.checks
     from helpers.checks import stored
 
     counts: dict[str, int] = {}
     with stored.recording() as recorder:
-        for info in pkgutil.iter_modules(helpers.checks.__path__):
-            checks = importlib.import_module(f"helpers.checks.{info.name}")
+        for path in sorted((Path(root) / "source").rglob("*.ipynb")):
+            if ".ipynb_checkpoints" in path.parts:
+                continue
+            nb = _notebook_key(path)
+            checks = importlib.import_module(f"helpers.checks.{nb}")
             if not isinstance(getattr(checks, "EXPECTED", None), stored.Expected):
                 continue
-            nb = checks.EXPECTED.nb
-            reference = stored.reference(nb)
-            for name in getattr(checks, "__all__", []):
-                if not name.endswith("_test"):
+            cells = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(path, as_version=4).cells
+                     if c.cell_type == "code" and "grade_id" in c.metadata.get("nbgrader", {})}
+            namespace: dict = {}
+            with contextlib.redirect_stdout(io.StringIO()):
+                _run_cell(cells["imports"], namespace)
+            for grade_id, source in cells.items():
+                if grade_id.endswith("_solution"):
+                    _run_cell("\n".join(line for line in source.splitlines()
+                                        if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")), namespace)
+            for grade_id, source in cells.items():
+                if not grade_id.endswith("_tests"):
                     continue
-                function = name[: -len("_test")]
                 with contextlib.redirect_stdout(io.StringIO()) as printed:
-                    getattr(checks, name)(getattr(reference, function))
+                    _run_cell(source.split("### BEGIN HIDDEN TESTS")[0], namespace)
                 if "All tests passed." not in printed.getvalue():
-                    raise RuntimeError(f"{nb}: the reference did not pass {name}: {printed.getvalue()}")
+                    raise RuntimeError(f"{nb}: the reference did not pass the visible part of {grade_id}: {printed.getvalue()}")
             counts[nb] = len(recorder.get(nb, {}))
         folder.mkdir(parents=True, exist_ok=True)
         for nb, values in recorder.items():
@@ -326,7 +351,7 @@ def build_student_kit(out: Path, root: Path | None = None, make_zip: bool = True
     if expected_dir.exists():
         shutil.rmtree(expected_dir)
 
-    stored_values = record_expected_values(expected_dir)
+    stored_values = record_expected_values(expected_dir, root)
     write_resnet_architecture(out / "helpers" / "models" / "weights" / "resnet50_signs_architecture.json")
 
     (out / "README.md").write_text(KIT_README)
