@@ -136,6 +136,10 @@ def _codes_of(value) -> list:
     code = getattr(value, "__code__", None)
     if isinstance(code, types.CodeType):
         codes += list(_code_objects(code))
+    elif callable(value) and not isinstance(value, type):  # an object with a __call__ method (a stand-in model)
+        method = type(value).__dict__.get("__call__") or vars(type(value).__mro__[1]).get("__call__")
+        if isinstance(method, types.FunctionType):
+            codes += list(_code_objects(method.__code__))
     return codes
 
 
