@@ -137,7 +137,7 @@ def _codes_of(value) -> list:
     if isinstance(code, types.CodeType):
         codes += list(_code_objects(code))
     elif callable(value) and not isinstance(value, type):  # an object with a __call__ method (a stand-in model)
-        method = type(value).__dict__.get("__call__") or vars(type(value).__mro__[1]).get("__call__")
+        method = next((vars(k)["__call__"] for k in type(value).__mro__ if "__call__" in vars(k)), None)
         if isinstance(method, types.FunctionType):
             codes += list(_code_objects(method.__code__))
     return codes

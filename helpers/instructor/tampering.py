@@ -34,6 +34,8 @@ _INTERNALS = {"__code__", "__defaults__", "__kwdefaults__", "__globals__", "__di
 _TOOLS = {("sys", "setprofile"), ("sys", "settrace"), ("threading", "setprofile"), ("threading", "settrace"),
           ("sys", "addaudithook"), ("importlib", "reload"), ("gc", "get_objects"), ("gc", "get_referrers"),
           ("gc", "get_referents"), ("sys", "_getframe")}
+#: mappings of imported modules meant to be set by users (plt.rcParams["figure.figsize"] = ...)
+_SETTINGS = {"rcParams", "environ"}
 _MUTATORS = {"update", "pop", "popitem", "setdefault", "clear", "__setitem__", "__delitem__"}
 CHECKS_DIR = Path(__file__).resolve().parents[1] / "checks"
 
@@ -158,6 +160,9 @@ class _Scanner(ast.NodeVisitor):
                 key = target.slice
                 if not isinstance(key, ast.Constant) or key.value in self.protected:
                     self._flag(node, f"{verb} {text}")
+            elif isinstance(base, ast.Attribute) and base.attr not in _SETTINGS and self._root(base) in self.imported:
+                root = self._root(base)
+                self._flag(node, f"{verb} {text}, a value held by the imported {self.imported[root]}")
 
     def visit_Assign(self, node):
         for target in node.targets:
