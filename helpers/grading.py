@@ -105,7 +105,7 @@ def call(function: str, target: Callable, *args, with_reference: Mapping[str, Ca
     integrity.verify(function)
     args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
     allowed = [*(with_reference or {}).values(),
-               *(a for a in (*args, *kwargs.values()) if callable(a) and not isinstance(a, type))]
+               *(a for a in (*args, *kwargs.values()) if callable(a))]
     namespace = getattr(target, "__globals__", None)
     saved = {}
     if with_reference and isinstance(namespace, dict):

@@ -133,6 +133,13 @@ def _codes_of(value) -> list:
     func = getattr(value, "func", None)  # functools.partial
     if func is not None and not isinstance(value, types.FunctionType):
         codes += _codes_of(func)
+    if isinstance(value, type):  # a class passed in (an initializer factory): its own methods
+        for klass in value.__mro__[:-1]:
+            for member in vars(klass).values():
+                member = getattr(member, "__func__", member)  # static and class methods
+                if isinstance(member, types.FunctionType):
+                    codes += list(_code_objects(member.__code__))
+        return codes
     code = getattr(value, "__code__", None)
     if isinstance(code, types.CodeType):
         codes += list(_code_objects(code))

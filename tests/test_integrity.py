@@ -17,7 +17,6 @@ import copy
 import time
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell
