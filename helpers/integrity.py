@@ -48,7 +48,12 @@ REFERENCE_FILES = frozenset({os.path.join(HELPERS_DIR, "conv.py")})
 GRADER_FILES = frozenset({os.path.join(HELPERS_DIR, "grading.py"), os.path.join(HELPERS_DIR, "integrity.py")})
 
 _OTHER, _REFERENCE, _GRADER = 0, 1, 2
+# Where installed code lives: the interpreter's prefixes and every site-packages folder on the path when
+# the grader loads (a virtual environment may reach another's packages through a .pth file, as the
+# student kit's check environment does).
 _LIBRARY_ROOTS = tuple({os.path.realpath(p) + os.sep for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+                       | {os.path.realpath(p) + os.sep for p in sys.path
+                          if os.path.basename(p.rstrip(os.sep)) in ("site-packages", "dist-packages")}
                        | {HELPERS_DIR, os.path.realpath(HELPERS_DIR) + os.sep})
 
 
@@ -331,7 +336,9 @@ def seal() -> None:
         if (name == "helpers" or name.startswith("helpers.")) and isinstance(module, types.ModuleType) \
                 and not name.startswith("helpers.instructor"):
             content = name.startswith(_CONTENT_CHECKED)
-            keys = [k for k in vars(module) if not k.startswith("__") and not (name == __name__ and k in _STATE)]
+            # a module names the globals it changes itself while grading in ``_GRADING_STATE``
+            own_state = _STATE if name == __name__ else frozenset(vars(module).get("_GRADING_STATE", ()))
+            keys = [k for k in vars(module) if not k.startswith("__") and k not in own_state]
             groups.append((name, vars(module), keys, content, True))
     for name in ("tensorflow", "keras", "keras.layers", "keras.ops", "tensorflow.math", "tensorflow.nn",
                  "tensorflow.image", "tensorflow.linalg"):

@@ -52,7 +52,7 @@ def conv_forward(A_prev, W, b, hparameters):
 import helpers.checks.convolution_step_by_step as _checks
 
 def pool_forward(A_prev, hparameters, mode="max"):
-    return getattr(_checks.ref, "pool_" + "forward")(A_prev, hparameters, mode)"""),
+    return getattr(_checks.ref(), "pool_" + "forward")(A_prev, hparameters, mode)"""),
     "copied_code": ("pool_backward", """\
 import types
 from helpers.reference import convolution_step_by_step as _r

@@ -42,6 +42,9 @@ MANIFEST = "MANIFEST.json"
 _ENV = "CNN_COURSE_EXPECTED"
 
 _recorder: dict[str, dict[str, Any]] | None = None
+# globals this module changes itself while grading (helpers.integrity does not seal them): the recorder
+# only copies values out while a kit is built, so replacing it cannot change a grade
+_GRADING_STATE = frozenset({"_recorder"})
 _loaded: dict[tuple[str, str], dict[str, Any]] = {}
 
 
