@@ -241,7 +241,7 @@ ASTRONAUT_LANDMARKS = {
     "left eye outer": (196.0, 102.0), "left eye inner": (210.0, 103.0),
     "right eye inner": (236.0, 103.0), "right eye outer": (253.0, 102.0),
     "nose tip": (227.0, 128.0),
-    "mouth left": (203.0, 141.0), "mouth right": (243.0, 140.0), "chin": (226.0, 189.0),
+    "mouth left": (206.0, 139.0), "mouth right": (242.0, 137.0), "chin": (226.0, 189.0),
 }
 
 
@@ -743,13 +743,72 @@ def segment_boxes(labels, min_pixels=20) -> np.ndarray:
     return np.array(out, dtype=float).reshape(-1, 4)
 
 
-def region_proposals(image, scales=(50, 150, 400), min_pixels=20) -> np.ndarray:
+def _group_regions(image, labels) -> list:
+    """Hierarchical grouping of selective search on a label map: repeatedly merge the two
+    neighbouring regions that are most alike (colour, small size, and how well they fill their
+    joint box; Uijlings et al. 2013) until one is left. Returns the box of every region met."""
+    labels = np.unique(labels, return_inverse=True)[1].reshape(labels.shape)
+    n, area = int(labels.max()) + 1, float(labels.size)
+    h, w = labels.shape
+    ys, xs = np.mgrid[:h, :w]
+    flat = labels.ravel()
+    size = np.bincount(flat, minlength=n).astype(float)
+    colour = np.stack([np.bincount(flat, image.reshape(-1, image.shape[-1])[:, c], n)
+                       for c in range(image.shape[-1])], axis=1) / size[:, None]
+    box = np.stack([np.full(n, w), np.full(n, h), np.zeros(n), np.zeros(n)], axis=1).astype(float)
+    np.minimum.at(box[:, 0], flat, xs.ravel())
+    np.minimum.at(box[:, 1], flat, ys.ravel())
+    np.maximum.at(box[:, 2], flat, xs.ravel() + 1)
+    np.maximum.at(box[:, 3], flat, ys.ravel() + 1)
+    regions = {i: (size[i], colour[i], box[i]) for i in range(n)}
+    pairs = np.concatenate([np.stack([labels[:, :-1].ravel(), labels[:, 1:].ravel()], 1),
+                            np.stack([labels[:-1].ravel(), labels[1:].ravel()], 1)])
+    pairs = np.unique(np.sort(pairs[pairs[:, 0] != pairs[:, 1]], axis=1), axis=0)
+    neighbours = {i: set() for i in range(n)}
+    for i, j in pairs:
+        neighbours[int(i)].add(int(j))
+        neighbours[int(j)].add(int(i))
+
+    def similarity(i, j):
+        (si, ci, bi), (sj, cj, bj) = regions[i], regions[j]
+        joint = (max(bi[2], bj[2]) - min(bi[0], bj[0])) * (max(bi[3], bj[3]) - min(bi[1], bj[1]))
+        return (1 - np.linalg.norm(ci - cj) / np.sqrt(3)) + (1 - (si + sj) / area) + (1 - (joint - si - sj) / area)
+
+    import heapq
+
+    heap = [(-similarity(int(i), int(j)), int(i), int(j)) for i, j in pairs]
+    heapq.heapify(heap)
+    boxes = [r[2] for r in regions.values()]
+    new = n
+    while heap:
+        _, i, j = heapq.heappop(heap)
+        if i not in regions or j not in regions:
+            continue  # a pair of a region merged away since
+        (si, ci, bi), (sj, cj, bj) = regions.pop(i), regions.pop(j)
+        merged_box = np.array([min(bi[0], bj[0]), min(bi[1], bj[1]), max(bi[2], bj[2]), max(bi[3], bj[3])])
+        regions[new] = (si + sj, (ci * si + cj * sj) / (si + sj), merged_box)
+        boxes.append(merged_box)
+        around = (neighbours.pop(i) | neighbours.pop(j)) - {i, j}
+        neighbours[new] = around
+        for k in around:
+            neighbours[k] -= {i, j}
+            neighbours[k].add(new)
+            heapq.heappush(heap, (-similarity(k, new), k, new))
+        new += 1
+    return boxes
+
+
+def region_proposals(image, scales=(10, 30, 100), min_pixels=5) -> np.ndarray:
     """Class-agnostic region proposals in the spirit of selective search (Uijlings et al. 2013):
-    the boxes of Felzenszwalb-Huttenlocher segments (scikit-image's ``felzenszwalb``) at a few
-    scales, coarse to fine, duplicates removed. image: (H, W, 3). Returns (k, 4) corners."""
+    scikit-image's Felzenszwalb-Huttenlocher segmentation at a few scales, then the hierarchical
+    grouping of neighbouring segments (:func:`_group_regions`); the boxes of every segment and
+    every merged region, duplicates removed. image: (H, W, 3) floats in [0, 1]. Returns (k, 4)."""
     from skimage.segmentation import felzenszwalb
 
-    boxes = [segment_boxes(felzenszwalb(image, scale=s, sigma=0.8, min_size=min_pixels), min_pixels)
+    image = np.asarray(image, float)
+    if image.ndim != 3:
+        raise ValueError(f"image must be (H, W, 3), got {image.shape}")
+    boxes = [np.array(_group_regions(image, felzenszwalb(image, scale=s, sigma=0.8, min_size=min_pixels)))
              for s in scales]
     return np.unique(np.concatenate(boxes), axis=0)
 
@@ -959,10 +1018,44 @@ class ReconstructionViewer(widgets.VBox):
 
 __all__ = [
     "ASTRONAUT_LANDMARKS", "OBJECT_CLASSES", "STREET_IDS", "AnchorExplorer", "LocalisationExplorer", "NMSPlayground",
-    "ReconstructionViewer", "SegmentationViewer", "TransposedConvExplorer", "YoloGridExplorer", "compare_sliding_windows",
+    "ReconstructionViewer", "SegmentationViewer", "all_windows", "classify_regions", "TransposedConvExplorer",
+    "YoloGridExplorer", "compare_sliding_windows",
     "convolutionalise", "crops", "iou", "kmeans_anchors", "landmark_vector", "largest_object", "localisation_examples",
     "localisation_loss", "localisation_target", "mirror_landmarks", "noisy_detections", "non_max_suppression",
     "overlap_counts", "recall", "region_proposals", "segment_boxes", "sliding_window_multiplies", "street_box_shapes",
     "street_objects", "target_to_box", "tiny_encoder_decoder", "transposed_conv2d", "transposed_output_size",
     "wh_iou", "window_classifier", "window_count", "yolo_assign", "yolo_target",
 ]
+
+
+def classify_regions(model, image, boxes, repeats=2) -> tuple[np.ndarray, float]:
+    """Crop every box (k, 4) of image (H, W, 3) in [0, 1], resize the crops to the model's square
+    input and classify them in one batch, as R-CNN does with its proposals (and sliding windows with
+    their windows). Returns (probabilities (k, n_classes), best time in seconds over ``repeats``
+    runs, the first one traced and not counted)."""
+    from helpers.backend import tf
+
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    h, w = np.asarray(image).shape[:2]
+    size = model.input_shape[1]
+    norm = np.stack([boxes[:, 1] / h, boxes[:, 0] / w, boxes[:, 3] / h, boxes[:, 2] / w], axis=1)
+    run = tf.function(lambda img, b: model(tf.image.crop_and_resize(img, b, tf.zeros(len(norm), tf.int32),
+                                                                   (size, size)), training=False))
+    img = tf.constant(np.asarray(image, np.float32)[None])
+    out = run(img, norm).numpy()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        run(img, norm).numpy()
+        times.append(time.perf_counter() - t)
+    return out, min(times)
+
+
+def all_windows(height, width, sizes=(16, 32, 64), stride=4) -> np.ndarray:
+    """Corner boxes (k, 4) of every square window of each size at the given stride."""
+    out = []
+    for f in sizes:
+        for y in range(0, height - f + 1, stride):
+            for x in range(0, width - f + 1, stride):
+                out.append((x, y, x + f, y + f))
+    return np.array(out, dtype=float).reshape(-1, 4)
