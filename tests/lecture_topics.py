@@ -26,8 +26,20 @@ WEEK1 = {
 # week 2: filled in with the week-2 lectures (issue 16)
 WEEK2: dict[str, list[str]] = {}
 
-# week 3: filled in with the week-3 lectures (issue 17)
-WEEK3: dict[str, list[str]] = {}
+WEEK3 = {
+    "object localisation and its loss": ["p_c", "b_x", "b_h", "don't care", "loss"],
+    "landmark detection": ["landmark", "1 + 2n"],
+    "sliding windows": ["sliding window", "stride"],
+    "fully connected layers as convolutions": ["1\\times1$ convolution", "convolutionalise", "speed-up"],
+    "bounding boxes on a grid (YOLO)": ["YOLO", "centre", "cell units"],
+    "intersection over union": ["IoU", "union"],
+    "non-max suppression": ["non-max suppression", "IoU threshold", "score threshold"],
+    "anchor boxes and k-means": ["anchor", "k-means", "1 - \\text{IoU}"],
+    "region proposals (R-CNN family)": ["R-CNN", "Fast R-CNN", "Faster R-CNN", "selective search"],
+    "semantic segmentation": ["semantic segmentation", "every pixel"],
+    "transposed convolutions": ["transposed convolution", "checkerboard", "Conv2DTranspose"],
+    "U-Net": ["U-Net", "skip connection", "encoder", "decoder"],
+}
 
 # week 4: filled in with the week-4 lectures (issue 17)
 WEEK4: dict[str, list[str]] = {}
