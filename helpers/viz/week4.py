@@ -99,7 +99,7 @@ class RecognitionRisk(widgets.VBox):
         need = per_comparison_rate_for(0.01, k)
         self.text.value = (
             f"<div>1 &minus; (1 &minus; {p:g})<sup>{k:,}</sup> = <b>{risk:.2%}</b> chance that a "
-            f"stranger is matched to someone (about {k * p:,.3g} false matches expected per query). "
+            f"stranger is matched to someone (K p = {k * p:,.3g} false matches expected per query). "
             f"To keep it at 1% with K = {k:,}, one comparison may falsely accept only "
             f"p = {need:.2g}.</div>")
         self.picture.value = figure_to_png(recognition_risk_figure(p, k))
@@ -582,13 +582,17 @@ class PatchExplorer(widgets.VBox):
     """Sliders layer and unit: the input patches (the unit's receptive field) of the photos where
     that unit of that layer responds most, strongest first."""
 
-    def __init__(self, activations: dict, images, fields: dict, count: int = 8):
+    def __init__(self, activations: dict, images, fields: dict, count: int = 8, layer: str | None = None,
+                 unit: int = 0):
         self.acts, self.images, self.fields, self.count = activations, np.asarray(images), fields, count
         names = list(activations)
-        self.layer = widgets.SelectionSlider(options=names, value=names[0], description="layer",
+        layer = names[0] if layer is None else layer
+        if layer not in names:
+            raise ValueError(f"layer must be one of {names}, got {layer!r}")
+        self.layer = widgets.SelectionSlider(options=names, value=layer, description="layer",
                                              continuous_update=False, style={"description_width": "60px"},
                                              layout=widgets.Layout(width="380px"))
-        self.unit = widgets.IntSlider(value=0, min=0, max=activations[names[0]].shape[-1] - 1,
+        self.unit = widgets.IntSlider(value=unit, min=0, max=activations[layer].shape[-1] - 1,
                                       description="unit", continuous_update=False,
                                       style={"description_width": "60px"})
         self.text = widgets.HTML()
@@ -803,16 +807,18 @@ class SignalFilter(widgets.VBox):
         n = len(self.signal)
         self.text.value = (f"<div>n = {n}, f = {f}, s = {s}: output length &lfloor;({n} &minus; {f}) / {s}"
                            f"&rfloor; + 1 = <b>{len(out)}</b></div>")
-        fig = new_figure(7.0, 3.2, dpi=85)
-        ax1, ax2 = fig.subplots(2, 1, sharex=True)
+        fig = new_figure(7.4, 3.2, dpi=85)
+        grid = fig.add_gridspec(2, 2, width_ratios=[6, 1])
+        ax1 = fig.add_subplot(grid[0, 0])
+        ax2 = fig.add_subplot(grid[1, 0], sharex=ax1)
+        inset = fig.add_subplot(grid[0, 1])
         t = np.arange(n) / self.rate
         ax1.plot(t, self.signal, lw=0.8, color="0.2")
         ax1.set_ylabel("signal", fontsize=9)
-        inset = ax1.inset_axes([0.83, 0.55, 0.16, 0.42])
         inset.stem(w, basefmt=" ", markerfmt=".")
         inset.set_xticks([])
         inset.set_yticks([])
-        inset.set_title("kernel", fontsize=7)
+        inset.set_title(f"kernel ({self.kind.value})", fontsize=8)
         centres = (np.arange(len(out)) * s + (f - 1) / 2) / self.rate
         ax2.plot(centres, out, lw=1, color="C3", marker="." if s > 2 else None, ms=3)
         ax2.set_ylabel("output", fontsize=9)
