@@ -202,8 +202,12 @@ def test_top_activations_and_crop_patch_by_hand():
     acts[2, 2, 2, 1] = 2
     assert week4.top_activations(acts, 1, 2) == [(1, 3, 0, 7.0), (0, 1, 2, 5.0)]
     assert week4.top_activations(acts, 1, 5)[-1] == (2, 2, 2, 2.0)
+    assert week4.top_activations(acts, 1, 2, border=1) == [(0, 1, 2, 5.0), (2, 2, 2, 2.0)]   # (3, 0) is on the edge
     with pytest.raises(ValueError):
         week4.top_activations(acts, 2)
+    # block4_conv3 of a 112-px photo: r 92, jump 8, start 4 -> centres >= 28 px inside: ceil(24 / 8) = 3
+    assert week4.patch_border((92, 8, 4.0), 112, 14) == 3
+    assert week4.patch_border((5, 1, 0.5), 112, 112) == 2
     image = np.arange(36, dtype=float).reshape(6, 6, 1)
     # field 3 wide, jump 1, start 0.5: position (0, 0) looks at rows/cols -1..1 (one row/col of zeros)
     patch = week4.crop_patch(image, 0, 0, (3, 1, 0.5))

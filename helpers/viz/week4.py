@@ -509,19 +509,33 @@ def receptive_fields(stack) -> dict:
     return out
 
 
-def top_activations(acts, channel: int, count: int = 9) -> list[tuple[int, int, int, float]]:
+def top_activations(acts, channel: int, count: int = 9, border: int = 0) -> list[tuple[int, int, int, float]]:
     """The ``count`` strongest responses of ``channel`` in activations (m, H, W, C), at most one per
-    image: [(image, row, col, value)], strongest first."""
+    image, ignoring the ``border`` outermost rows and columns: [(image, row, col, value)],
+    strongest first."""
     acts = np.asarray(acts)
     if acts.ndim != 4 or not 0 <= channel < acts.shape[-1]:
         raise ValueError(f"acts must be (m, H, W, C) and channel in [0, C), got {acts.shape}, {channel}")
-    maps = acts[..., channel]
+    if not 0 <= border < (min(acts.shape[1:3]) + 1) // 2:
+        raise ValueError(f"border must leave positions to choose from, got {border} for {acts.shape[1:3]}")
+    maps = acts[..., channel].copy()
+    if border:
+        maps[:, :border], maps[:, -border:], maps[:, :, :border], maps[:, :, -border:] = -np.inf, -np.inf, -np.inf, -np.inf
     flat = maps.reshape(len(maps), -1)
     best = flat.argmax(1)
     values = flat[np.arange(len(maps)), best]
     order = np.argsort(-values)[:count]
     w = maps.shape[2]
     return [(int(i), int(best[i] // w), int(best[i] % w), float(values[i])) for i in order]
+
+
+def patch_border(field: tuple, image_size: int, map_size: int) -> int:
+    """Rows/columns at the edge of a layer's map to skip so that the receptive-field centres stay at
+    least min(r / 2, image_size / 4) pixels inside the photo (units at the edge mostly see padding)."""
+    r, j, start = field
+    keep = min(r / 2, image_size / 4)
+    border = int(np.ceil(max(0.0, keep - start) / j))
+    return min(border, (map_size - 1) // 2)
 
 
 def crop_patch(image, row: int, col: int, field: tuple) -> np.ndarray:
@@ -612,10 +626,10 @@ class PatchExplorer(widgets.VBox):
         name, unit = self.layer.value, self.unit.value
         acts = self.acts[name]
         field = self.fields[name]
-        top = top_activations(acts, unit, self.count)
+        top = top_activations(acts, unit, self.count, border=patch_border(field, self.images.shape[1], acts.shape[1]))
         self.text.value = (f"<div>{name}: {acts.shape[1]}x{acts.shape[2]}x{acts.shape[3]}, each unit sees a "
                            f"{field[0]}x{field[0]} pixel patch (jump {field[1]} px). Unit {unit}'s "
-                           f"strongest responses, one per photo:</div>")
+                           f"strongest responses, one per photo (black: outside the photo):</div>")
         fig = new_figure(self.count * 1.0, 1.35, dpi=85)
         axes = fig.subplots(1, self.count)
         for ax, (i, r, c, v) in zip(axes, top):
@@ -847,7 +861,7 @@ __all__ = [
     "K_CHOICES", "P_CHOICES", "VARYING", "VGG16_STACK",
     "EigenfaceExplorer", "PatchExplorer", "RecognitionRisk", "SignalFilter", "StyleExplorer",
     "ThresholdExplorer", "TripletExplorer",
-    "all_pairs", "conv1d", "conv_output_shape", "content_cost", "crop_patch", "distance_matrix",
+    "all_pairs", "conv1d", "patch_border", "conv_output_shape", "content_cost", "crop_patch", "distance_matrix",
     "distance_matrix_figure", "drawn_people", "ecg_like_signal", "eigenfaces_figure", "embed_net",
     "faces_grid_figure", "false_match_probability", "filter_kernel", "gram", "init_embedding_net",
     "layer_style_cost", "moving_ball_video", "nst_cost", "pair_features", "pair_outcomes",
