@@ -41,7 +41,25 @@ WEEK3 = {
     "U-Net": ["U-Net", "skip connection", "encoder", "decoder"],
 }
 
-# week 4: filled in with the week-4 lectures (issue 17)
-WEEK4: dict[str, list[str]] = {}
+# week 4 (issue 17)
+WEEK4 = {
+    "verification (1:1) vs recognition (1:K)": ["verification", "recognition", "1:1", "1:K"],
+    "recognition needs a very accurate verifier": ["1 - (1 - p)^K", "false-accept rate"],
+    "eigenfaces/PCA": ["eigenface", "PCA"],
+    "LDA (Fisherfaces)": ["Fisherfaces", "LinearDiscriminantAnalysis"],
+    "SVM": ["SVM", "SVC"],
+    "one-shot and few-shot learning with a similarity function": ["one-shot", "few-shot", "similarity function"],
+    "Siamese networks": ["Siamese"],
+    "triplet loss (margin, hard triplets)": ["triplet loss", "margin", "hard"],
+    "verification as binary classification with precomputed embeddings": [
+        "binary classification", "precomputed", "logistic regression"],
+    "what deep ConvNets learn": ["receptive field", "patch"],
+    "neural style transfer, J(G) = alpha J_content + beta J_style": [
+        "style transfer", "J(G) = \\alpha\\, J_{content}(C, G) + \\beta\\, J_{style}(S, G)"],
+    "content cost": ["content cost", "J_{content}"],
+    "style as channel correlation (Gram matrix), per-layer weights": [
+        "Gram matrix", "correlation", "\\lambda^{[l]}"],
+    "1D and 3D convolutions (signals, volumes, video)": ["1D", "3D", "Conv1D", "Conv3D", "signal", "volume", "video"],
+}
 
 TOPICS = {"week1": WEEK1, "week2": WEEK2, "week3": WEEK3, "week4": WEEK4}
