@@ -225,7 +225,7 @@ class SeparableCostExplorer(widgets.VBox):
         ax.set_xlim(0, vals[0] * 1.25)
         ax.text(vals[0], 0, f" {_fmt(vals[0])}", va="center", fontsize=9)
         ax.text(vals[1] + vals[2], 1, f" {_fmt(vals[1] + vals[2])}", va="center", fontsize=9)
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
         self.image.value = figure_to_png(fig)
 
 
@@ -253,11 +253,14 @@ class BottleneckExplorer(widgets.VBox):
         n, c, k, t, f, s = (w.value for w in (self.n, self.n_c, self.n_c_out, self.expansion, self.f, self.stride))
         rows = bottleneck_cost(n, c, k, t, f, s)
         normal = separable_cost(n, f, c, k, s, padding="same")
+        wide = separable_cost(n, f, t * c, t * c, s, padding="same")
         residual = s == 1 and c == k
         self.info.value = (
             table_html(rows)
             + f"<div style='margin-top:6px'>one normal {f}x{f} conv {c} &rarr; {k}: "
             f"{normal['normal_weights']:,} weights, {normal['normal']:,} multiplications</div>"
+            f"<div>one normal {f}x{f} conv at the expanded width {t * c} &rarr; {t * c}: "
+            f"{wide['normal_weights']:,} weights, {wide['normal']:,} multiplications</div>"
             + f"<div>residual connection: <b>{'yes' if residual else 'no'}</b> "
             f"({'stride 1 and same channels' if residual else 'needs stride 1 and channels in = out'})</div>")
         fig = new_figure(4.4, 2.6, dpi=80)
@@ -272,7 +275,7 @@ class BottleneckExplorer(widgets.VBox):
         ax.set_yticks([0, 1], [f"normal {f}x{f}", "bottleneck"])
         ax.set_xlabel("multiplications")
         ax.set_xlim(0, max(left, normal["normal"]) * 1.3)
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
         self.image.value = figure_to_png(fig)
 
 
@@ -329,7 +332,7 @@ class CompoundScalingExplorer(widgets.VBox):
         fig = new_figure(9.5, 3.0, dpi=80)
         ax0, ax1 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
         x = 0.0
-        for (reps, ch), (brep, bch) in zip(cost["stages"], base["stages"]):
+        for reps, ch in cost["stages"]:
             for _ in range(reps):
                 ax0.add_patch(_rect(x, ch / 320, "#1976d2"))
                 x += 1
