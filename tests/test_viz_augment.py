@@ -40,7 +40,7 @@ def test_pca_colour_shift_moves_every_pixel_by_alpha_sigma_along_the_direction()
 
 def test_colour_shift_clips_and_checks_shapes():
     image = np.array([[[0.1, 0.5, 0.95]]])
-    assert augment.colour_shift(image, [-0.2, 0.1, 0.1]) == pytest.approx([[[0.0, 0.6, 1.0]]])
+    assert np.allclose(augment.colour_shift(image, [-0.2, 0.1, 0.1]), [[[0.0, 0.6, 1.0]]])
     with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
         augment.colour_shift(np.zeros((4, 4)), [0, 0, 0])
 
