@@ -108,3 +108,18 @@ def test_measurements_have_what_the_lectures_read():
         assert len(m[key]) == len(m["sizes"]) and all(0 <= a <= 1 for a in m[key])
     mc = m["multicrop"]
     assert len(mc["single_centre"]) == len(mc["single_ten_crop"]) == mc["networks"]
+
+
+def test_lectures_quote_the_measured_numbers():
+    """Lectures 5 and 6 discuss the measured accuracies; the numbers in their text are the stored ones."""
+    m = augment.load_measurements()
+    text5 = _text("05_Transfer_Learning_and_Data_Augmentation.ipynb")
+    first, last = m["sizes"][0], m["sizes"][-1]
+    for key in ("frozen", "last_block", "scratch"):
+        assert f"{m[key][0]:.1%}" in text5 and f"{m[key][-1]:.1%}" in text5, key
+    assert f"{first} images" in text5 and f"{last} images" in text5
+    mc = m["multicrop"]
+    text6 = _text("06_The_State_of_Computer_Vision.ipynb")
+    for value in (np.mean(mc["single_centre"]), np.mean(mc["single_ten_crop"]), mc["ensemble_centre"],
+                  mc["ensemble_ten_crop"]):
+        assert f"{value:.1%}" in text6, value
