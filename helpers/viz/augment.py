@@ -239,7 +239,7 @@ class FreezeVsDataExplorer(widgets.VBox):
         self.data = measurements or load_measurements()
         sizes = self.data["sizes"]
         self.n_train = widgets.SelectionSlider(options=sizes, value=n_train if n_train in sizes else sizes[0],
-                                               description="training images",
+                                               description="images",
                                                style={"description_width": "100px"})
         self.image = figure_image()
         self.info = widgets.HTML()
@@ -261,7 +261,7 @@ class FreezeVsDataExplorer(widgets.VBox):
         ax.set_ylabel(f"validation accuracy ({d['validation_images']} images)")
         ax.set_ylim(0.4, 1.0)
         ax.axhline(0.5, color="#bbb", ls=":", lw=0.8)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22))
         self.image.value = figure_to_png(fig)
         rows = [{"choice": self.LABELS[k], "accuracy": f"{d[k][i]:.1%}"} for k in self.LABELS]
         self.info.value = f"<b>{n} training images</b>" + table_html(rows)
@@ -295,12 +295,12 @@ class MultiCropExplorer(widgets.VBox):
         names = imagenet_class_names()
         right = LABELLED_PHOTOS[self.photo.value][2]
         crops, probs = self.predict()
-        fig = new_figure(9.0, 2.0, dpi=70)
+        fig = new_figure(9.0, 2.2, dpi=80)
         axes = fig.subplots(1, 5)
         for ax, c, p in zip(axes, crops[:5], probs[:5]):
             ax.imshow(c)
             k = int(np.argmax(p))
-            ax.set_title(f"{names[k][:14]} {p[k]:.0%}", fontsize=8, color="#2e7d32" if k in right else "#b71c1c")
+            ax.set_title(f"{names[k][:14]} {p[k]:.0%}", fontsize=10, color="#2e7d32" if k in right else "#b71c1c")
             ax.set_axis_off()
         self.image.value = figure_to_png(fig)
         mean = probs.mean(axis=0)
