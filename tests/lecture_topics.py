@@ -25,6 +25,18 @@ WEEK1 = {
 
 # week 2: filled in with the week-2 lectures (issue 16)
 WEEK2: dict[str, list[str]] = {}
+WEEK2.update({
+    "MobileNet depthwise-separable convolutions and their cost": [
+        "MobileNet", "depthwise", "pointwise", "\\frac{1}{n_{C'}} + \\frac{1}{f^2}"],
+    "MobileNetV2 expansion/depthwise/projection bottleneck": ["MobileNetV2", "expands", "projects", "residual"],
+    "EfficientNet compound scaling of resolution, depth and width": [
+        "EfficientNet", "compound scaling", "resolution", "depth", "width", "\\alpha = 1.2"],
+    "transfer learning: how much to freeze vs data size": ["transfer learning", "freeze", "fine-tuning"],
+    "data augmentation": ["mirroring", "random crops", "rotation", "shearing", "colour shifting",
+                          "PCA colour augmentation"],
+    "little data -> more hand engineering": ["hand engineering", "labelled data"],
+    "ensembling and multi-crop at test time": ["Ensembling", "Multi-crop at test time", "10 crops"],
+})
 
 WEEK3 = {
     "object localisation and its loss": ["p_c", "b_x", "b_h", "don't care", "loss"],
