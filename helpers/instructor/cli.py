@@ -77,10 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", default="grades.csv", help="CSV path (default %(default)s)")
     p.add_argument("--assignment", help="only this assignment")
 
-    p = sub.add_parser("report", help="per-question score distributions (PNG) and the submissions that need a look",
-                       description="Writes reports/ASSIGNMENT/scores.png, question_scores.csv and needs_look.csv: "
-                                   "failed or timed-out submissions, crashes, missing/renamed/invalid notebooks, "
-                                   "edited or deleted test cells, changed metadata, stderr, zero scores.")
+    p = sub.add_parser("report", help="score distributions, submissions that need a look, class-wide mistakes",
+                       description="Writes reports/ASSIGNMENT/scores.png, question_scores.csv and needs_look.csv "
+                                   "(failed or timed-out submissions, crashes, missing/renamed/invalid notebooks, "
+                                   "edited or deleted test cells, changed metadata, stderr, zero scores) and "
+                                   "mistakes.csv/.png/.html: per graded function, how many students hit each likely "
+                                   "cause the checks diagnosed (read from the autograded notebooks, no re-run).")
     p.add_argument("assignment")
     p.add_argument("--out", help="output folder (default reports/ASSIGNMENT)")
     return parser
