@@ -87,7 +87,7 @@ class Outcome:
     job: int = -1                # unused since the Dask engine (kept for old autograde.json readers)
     messages: list[str] = field(default_factory=list)
     worker: str = ""             # the worker that graded it
-    timing: dict = field(default_factory=dict)  # seconds: imports, student, tests, kernel_and_nbgrader, wall
+    timing: dict = field(default_factory=dict)  # seconds: other_cells, solutions, tests, kernel_and_nbgrader, wall
 
 
 @dataclass
@@ -196,8 +196,10 @@ def dask_client(scheduler: str | None, workers: int, log=print):
         dashboard = "127.0.0.1:0"
     except ImportError:
         dashboard = None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    import dask
+
+    with warnings.catch_warnings(), dask.config.set({"distributed.worker.daemon": False}):
+        warnings.simplefilter("ignore")  # non-daemonic workers may start the warm nbgrader fork server
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
                                dashboard_address=dashboard, silence_logs=logging.ERROR, host="127.0.0.1")
     try:

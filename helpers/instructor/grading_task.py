@@ -24,6 +24,7 @@ import ctypes
 import datetime as dt
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -109,6 +110,64 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
+_FORK_CONTEXT = None
+
+
+def _fork_context():
+    """A fork server that imported nbgrader once (:mod:`helpers.instructor._warm_nbgrader`); None where unavailable."""
+    global _FORK_CONTEXT
+    if _FORK_CONTEXT is None and os.environ.get("CNN_COURSE_COLD_NBGRADER") != "1":
+        try:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["helpers.instructor._warm_nbgrader"])
+            _FORK_CONTEXT = context
+        except ValueError:
+            return None
+    return _FORK_CONTEXT
+
+
+def _nbgrader_child(job_dir: str, env: dict, argv: list[str], log: str) -> None:
+    """``nbgrader ARGV`` in a process forked from the warm fork server (own session, output to ``log``)."""
+    os.setsid()
+    _die_with_parent()
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.chdir(job_dir)
+    os.environ.clear()
+    os.environ.update(env)
+    sys.argv = ["nbgrader", *argv]
+    from nbgrader.apps.nbgraderapp import main
+
+    main()
+
+
+def run_nbgrader(job_dir: Path, env: dict, argv: list[str], log: Path, timeout: float) -> int | str:
+    """Run ``nbgrader ARGV`` in ``job_dir``: forked from a warm fork server when possible, else
+    ``python -m nbgrader``; killed with everything it started after ``timeout`` s (returns "timeout")."""
+    context = _fork_context()
+    if context is not None:
+        process = context.Process(target=_nbgrader_child, args=(str(job_dir), env, argv, str(log)), daemon=False)
+        process.start()
+        process.join(timeout)
+        status: int | str = process.exitcode if process.exitcode is not None else "timeout"
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)  # the kernel it started (or everything, on timeout)
+        process.join()
+        return status
+    with open(log, "w") as handle:
+        process = subprocess.Popen([sys.executable, "-m", "nbgrader", *argv], cwd=job_dir, env=env, stdout=handle,
+                                   stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)
+        try:
+            status = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            status = "timeout"
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)  # nbgrader and the kernel it started
+        process.wait()
+    return status
+
+
 def prepare_job(job_dir: Path, shared: dict, task: dict) -> None:
     """A one-student nbgrader course in ``job_dir``: config, instructor gradebook, support files, submission."""
     assignment, student, limits = shared["assignment"], task["student"], shared["limits"]
@@ -142,18 +201,18 @@ def _seconds(stamp: str) -> float:
 def time_split(notebooks: dict[str, bytes], wall: float) -> dict[str, float]:
     """Where the seconds of one ``nbgrader autograde`` went, from nbclient's per-cell timestamps.
 
-    ``imports``: cells before the first graded cell (the notebook's imports and set-up);
-    ``student``: the student's solution cells and the cells they added;  ``tests``: the test cells
-    (visible and hidden); ``kernel_and_nbgrader``: the rest of the wall time (Python and nbgrader
-    start, gradebook work, kernel start and shut-down, writing the notebooks).
+    ``solutions``: the student's solution cells; ``tests``: the graded test cells (visible and hidden
+    tests; the first one that needs TensorFlow pays its import); ``other_cells``: every other code
+    cell (imports, set-up and demo cells, the student's scratch cells); ``kernel_and_nbgrader``: the
+    rest of the wall time (nbgrader's start, gradebook work, kernel start and shut-down, sanitising
+    and writing the notebooks).
     """
-    split = {"imports": 0.0, "student": 0.0, "tests": 0.0}
+    split = {"other_cells": 0.0, "solutions": 0.0, "tests": 0.0}
     for content in notebooks.values():
         try:
             cells = json.loads(content)["cells"]
         except (ValueError, KeyError):
             continue
-        seen_graded = False
         for cell in cells:
             meta = cell.get("metadata", {})
             timing = meta.get("execution", {})
@@ -164,14 +223,8 @@ def time_split(notebooks: dict[str, bytes], wall: float) -> dict[str, float]:
             except (KeyError, ValueError):
                 continue
             nbgrader = meta.get("nbgrader", {})
-            if nbgrader.get("grade"):
-                split["tests"] += seconds
-                seen_graded = True
-            elif nbgrader.get("solution") or seen_graded:
-                split["student"] += seconds
-                seen_graded = seen_graded or bool(nbgrader.get("solution"))
-            else:
-                split["imports"] += seconds
+            kind = "tests" if nbgrader.get("grade") else "solutions" if nbgrader.get("solution") else "other_cells"
+            split[kind] += seconds
     split["kernel_and_nbgrader"] = max(0.0, wall - sum(split.values()))
     split["wall"] = wall
     return {k: round(v, 2) for k, v in split.items()}
@@ -189,20 +242,9 @@ def grade_submission(shared: dict, task: dict) -> dict:
         env = nbgrader_env({"JUPYTER_PATH": str(job_dir / "jupyter") + os.pathsep + os.environ.get("JUPYTER_PATH", ""),
                             "JUPYTER_RUNTIME_DIR": str(job_dir / "runtime")})
         log = job_dir / "nbgrader.log"
-        command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"]
         started = time.monotonic()
-        with open(log, "w") as handle:
-            process = subprocess.Popen(command, cwd=job_dir, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                       start_new_session=True, preexec_fn=_die_with_parent)
-            try:
-                status: int | str = process.wait(timeout=limits["student_timeout"])
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)  # nbgrader and the kernel it started
-                process.wait()
-                status = "timeout"
+        status = run_nbgrader(job_dir, env, ["autograde", assignment, "--force"], log, limits["student_timeout"])
         wall = time.monotonic() - started
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)  # a kernel left behind
         autograded = read_files(job_dir / "autograded" / student / assignment)
         produced = (job_dir / "autograded" / student / assignment).is_dir()
         return {
