@@ -47,11 +47,11 @@ def test_mistakes_are_counted_per_function_and_cause(tmp_path):
         nbformat.write(_graded(cells), folder / "Convolution_Step_by_Step.ipynb")
     result = mistakes_report(root, "week1", root / "reports")
     assert result["graded"] == 5
-    stride = "The stride is ignored (windows move by 1 instead of hparameters[\"stride\"]) and this sentence is long enough to wrap"
+    stride = "the stride is ignored (windows move by 1 instead of hparameters[\"stride\"]) and this sentence is long enough to wrap"
     assert result["mistakes"]["conv_forward"][stride] == 2
     assert result["mistakes"]["conv_forward"]["no diagnosis (GradingFailure)"] == 1
     assert result["mistakes"]["conv_forward"]["no diagnosis (NameError)"] == 1  # function from the grade id
-    assert result["mistakes"]["zero_pad"]["Pads the batch axis"] == 1
+    assert result["mistakes"]["zero_pad"]["pads the batch axis"] == 1
     with open(result["mistakes_csv"]) as handle:
         rows = list(csv.DictReader(handle))
     assert {"function": "conv_forward", "likely_cause": stride, "students": "2", "percent_of_graded": "40.0"} in rows
@@ -61,7 +61,7 @@ def test_mistakes_are_counted_per_function_and_cause(tmp_path):
 
 
 def test_diagnose_reads_the_function_from_the_message():
-    assert diagnose(_failure("pool_forward", "mode ignored"), "pool_forward_tests") == ("pool_forward", "Mode ignored")
+    assert diagnose(_failure("pool_forward", "mode ignored"), "pool_forward_tests") == ("pool_forward", "mode ignored")
 
 
 def test_progress_line_counts_rate_eta_and_summary():

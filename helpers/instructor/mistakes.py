@@ -42,8 +42,7 @@ def diagnose(output: dict, grade_id: str) -> tuple[str, str]:
         function = re.sub(r"_tests?$", "", grade_id)
     found = CAUSE.search(message)
     if found:
-        cause = " ".join(found.group(1).split())
-        cause = cause[0].upper() + cause[1:] if cause else cause
+        cause = " ".join(found.group(1).split())  # as written (it may start with a name: dA_prev, mode=...)
     else:
         cause = f"no diagnosis ({output.get('ename', 'error')})"
     return function, cause
@@ -82,6 +81,7 @@ def _plot(counts: dict[str, Counter], total: int, assignment: str, path: Path) -
 
     functions = sorted(counts, key=lambda f: -sum(counts[f].values()))
     heights = [max(1, len(counts[f])) for f in functions] or [1]
+    top = max([100 * n / max(1, total) for f in functions for n in counts[f].values()] or [1])
     figure, axes = plt.subplots(len(heights), 1, figsize=(10, 0.9 + 0.42 * sum(heights) + 0.5 * len(heights)),
                                 gridspec_kw={"height_ratios": heights}, squeeze=False)
     if not functions:
@@ -97,7 +97,7 @@ def _plot(counts: dict[str, Counter], total: int, assignment: str, path: Path) -
         for bar, (_, n), share in zip(bars, items, shares):
             axis.text(bar.get_width() + 0.5, bar.get_y() + bar.get_height() / 2, f"{n} ({share:.0f}%)",
                       va="center", fontsize=7)
-        axis.set_xlim(0, max(shares) * 1.25 + 1)
+        axis.set_xlim(0, top * 1.2 + 1)  # one scale for every function
         axis.set_title(function, fontsize=9, loc="left", fontweight="bold")
         axis.tick_params(axis="x", labelsize=7)
         axis.spines[["top", "right"]].set_visible(False)
