@@ -11,6 +11,7 @@ of the same class.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -81,11 +82,12 @@ def _start(command: list[str], cwd, log) -> subprocess.Popen:
 
 
 def _grading_child(worker: psutil.Process):
-    """The ``nbgrader autograde`` process a worker is running now, if any."""
+    """The ``nbgrader autograde`` process a worker is running now (it works in a ``job-*`` folder), if any."""
     try:
         for child in worker.children(recursive=True):
-            if "nbgrader" in " ".join(child.cmdline()) and "autograde" in child.cmdline():
-                return child
+            with contextlib.suppress(psutil.Error):
+                if os.path.basename(child.cwd()).startswith("job-") and "ipykernel" not in " ".join(child.cmdline()):
+                    return child
     except psutil.Error:
         pass
     return None

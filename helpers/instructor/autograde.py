@@ -99,6 +99,8 @@ class Limits:
     memory_mb: int = 4096          # address space of a student's kernel
     cpu_seconds: int = 900         # CPU time of a student's kernel (whole notebook)
     file_mb: int = 256             # largest file a student's kernel may write
+    pids_max: int = 512            # processes + threads of a kernel and its children (cgroup; fork bombs)
+    total_memory_mb: int = 6144    # memory of a kernel and all its children together (cgroup)
     sandbox: bool = True
 
 

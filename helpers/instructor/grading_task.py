@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from helpers.instructor.sandbox import remove_cgroups
+
 SANDBOX_SCRIPT = Path(__file__).resolve().with_name("sandbox.py")
 #: The ``helpers`` package: student kernels may read it (the notebooks import it).
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -93,7 +95,8 @@ def _kernelspec(job_dir: Path, deny: list[str], limits: dict) -> None:
         allow.append(sys.prefix)  # a .venv inside the course folder
     argv = [sys.executable, str(SANDBOX_SCRIPT), "--memory-mb", str(limits["memory_mb"]),
             "--cpu-seconds", str(limits["cpu_seconds"]), "--file-mb", str(limits["file_mb"]),
-            "--workdir-root", str(job_dir / "work")]
+            "--workdir-root", str(job_dir / "work"), "--cgroup", job_dir.name,
+            "--pids-max", str(limits.get("pids_max", 512)), "--total-memory-mb", str(limits.get("total_memory_mb", 6144))]
     for path in deny:
         argv += ["--deny", path]
     for path in allow:
@@ -245,6 +248,7 @@ def grade_submission(shared: dict, task: dict) -> dict:
         started = time.monotonic()
         status = run_nbgrader(job_dir, env, ["autograde", assignment, "--force"], log, limits["student_timeout"])
         wall = time.monotonic() - started
+        left_behind = remove_cgroups(job_dir.name)  # forked processes that left the process group
         autograded = read_files(job_dir / "autograded" / student / assignment)
         produced = (job_dir / "autograded" / student / assignment).is_dir()
         return {
@@ -253,6 +257,7 @@ def grade_submission(shared: dict, task: dict) -> dict:
             "submitted_digest": files_digest(read_files(job_dir / "submitted" / student / assignment)),
             "timing": time_split({k: v for k, v in autograded.items() if k.endswith(".ipynb")}, wall),
             "worker": f"{socket.gethostname()}:{os.getpid()}", "seconds": round(time.monotonic() - begin, 2),
+            "killed_left_behind": left_behind,
         }
     finally:
         for path in [job_dir, *job_dir.rglob("*")]:  # kernels may leave read-only files
