@@ -292,6 +292,23 @@ def join_cgroups(name: str, pids_max: int, memory_mb: int) -> list[str]:
     return applied
 
 
+def cgroups_available() -> bool:
+    """Whether this process can create the cgroups :func:`join_cgroups` needs (probed, then removed)."""
+    name = f"probe-{os.getpid()}"
+    dirs = cgroup_dirs(name)
+    made = []
+    try:
+        for _, folder in dirs:
+            os.makedirs(folder)
+            made.append(folder)
+    except OSError:
+        pass
+    for folder in made:
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
+    return bool(dirs) and len(made) == len(dirs)
+
+
 def remove_cgroups(name: str, wait: float = 5.0) -> int:
     """Kill every process left in the cgroups named ``name`` and remove them; return how many were killed."""
     import signal
