@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from helpers.instructor.grading_task import files_digest, grade_submission, read_files, scratch_root
-from helpers.instructor.nbgrader_calls import db_path, submissions
+from helpers.instructor.nbgrader_calls import db_path, db_url, is_sqlite, submissions
 from helpers.instructor.progress import Progress
 
 OUTCOMES = "autograde.json"
@@ -128,9 +128,9 @@ def _errors_by_student(log: str) -> dict[str, list[str]]:
 INFRASTRUCTURE = re.compile(r"Kernel didn't respond|Address already in use|ZMQError")
 
 
-def merge_student(job_db: Path, main_db: Path, assignment: str, student: str) -> None:
+def merge_student(job_db: Path, main_db: Path | str, assignment: str, student: str) -> None:
     """Copy one student's submission (timestamp, scores, comments, flags) from a job's gradebook
-    into the course gradebook, through nbgrader's Gradebook API."""
+    into the course gradebook (a SQLite file or any gradebook URL), through nbgrader's Gradebook API."""
     from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(f"sqlite:///{job_db}") as source:
@@ -149,7 +149,8 @@ def merge_student(job_db: Path, main_db: Path, assignment: str, student: str) ->
                            for g in notebook.grades},
                 "comments": {c.name: (c.auto_comment, c.manual_comment) for c in notebook.comments},
             }
-    with Gradebook(f"sqlite:///{main_db}") as target, warnings.catch_warnings():
+    main_url = main_db if isinstance(main_db, str) and "://" in main_db else f"sqlite:///{main_db}"
+    with Gradebook(main_url) as target, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes while nbgrader creates the rows
         target.update_or_create_student(student, **{k: v for k, v in student_info.items() if v is not None})
         kwargs = {"timestamp": timestamp} if timestamp else {}
@@ -172,8 +173,14 @@ def merge_student(job_db: Path, main_db: Path, assignment: str, student: str) ->
 
 
 
-def instructor_gradebook(source: Path, target: Path) -> None:
-    """Copy of the gradebook with the instructor's rows only (what a worker needs; no student data)."""
+def instructor_gradebook(source: Path | str, target: Path) -> None:
+    """SQLite copy of the gradebook (a file, or any nbgrader gradebook URL such as PostgreSQL) with the
+    instructor's rows only: what a worker needs, and no student data."""
+    if isinstance(source, str):
+        if not is_sqlite(source):
+            _copy_instructor_rows(source, target)
+            return
+        source = Path(source[len("sqlite:///"):])
     shutil.copy(source, target)
     with contextlib.closing(sqlite3.connect(target)) as connection:
         for table in STUDENT_TABLES:
@@ -181,6 +188,29 @@ def instructor_gradebook(source: Path, target: Path) -> None:
                 connection.execute(f"DELETE FROM {table}")
         connection.commit()
         connection.execute("VACUUM")
+
+
+def _copy_instructor_rows(url: str, target: Path) -> None:
+    """A new SQLite gradebook at ``target`` (nbgrader's schema) holding the instructor tables of ``url``."""
+    from nbgrader.api import Base
+    from sqlalchemy import create_engine, insert, select, text
+
+    target.unlink(missing_ok=True)
+    source, copy = create_engine(url), create_engine(f"sqlite:///{target}")
+    try:
+        Base.metadata.create_all(copy)  # nbgrader's schema
+        with source.connect() as reader, copy.begin() as writer:
+            for table in Base.metadata.sorted_tables:  # parents before children
+                if table.name in INSTRUCTOR_TABLES:
+                    rows = [dict(row) for row in reader.execute(select(table)).mappings()]
+                    if rows:
+                        writer.execute(insert(table), rows)
+            version = reader.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            writer.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            writer.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": version})
+    finally:
+        source.dispose()
+        copy.dispose()
 
 
 @contextlib.contextmanager
@@ -227,13 +257,18 @@ class AutogradeRun:
         self.source_digest = sha256_tree(root / "source") if (root / "source").exists() else ""
         self.scratch = Path(tempfile.mkdtemp(prefix=f"autograde-{assignment}-", dir=scratch_root()))
         self.template = self.scratch / "template.db"
-        instructor_gradebook(db_path(root), self.template)
+        self.url = db_url(root)
+        instructor_gradebook(db_path(root) if is_sqlite(self.url) else self.url, self.template)
         self.template_digest = instructor_digest(self.template)
         self.inputs: dict[str, str] = {}   # student -> digest of the files sent
         self.attempts: dict[str, int] = {}
-        self.main_digest = sha256_tree(db_path(root))
+        # a SQLite course gradebook is guarded against other writers (restored from this run's copy);
+        # a server gradebook (PostgreSQL) is shared with formgrader & co. on purpose
+        self.file = db_path(root) if is_sqlite(self.url) else None
+        self.main_digest = sha256_tree(self.file) if self.file else ""
         self.backup = self.scratch / "course-gradebook.backup.db"
-        shutil.copy(db_path(root), self.backup)
+        if self.file:
+            shutil.copy(self.file, self.backup)
 
     def shared(self) -> dict:
         """Grading inputs common to every student of the assignment (scattered once per worker)."""
@@ -278,10 +313,10 @@ class AutogradeRun:
         outcome.seconds, outcome.worker, outcome.timing = result["seconds"], result["worker"], result["timing"]
         try:
             tampered = self._tampering(result, job_db)
-            if sha256_tree(db_path(self.root)) != self.main_digest:
+            if self.file and sha256_tree(self.file) != self.main_digest:
                 self.log("WARNING: the course gradebook was changed by something else while grading; "
                          "restored from this run's own copy")
-                shutil.copy(self.backup, db_path(self.root))
+                shutil.copy(self.backup, self.file)
             if tampered:
                 outcome.status, outcome.messages = "tampered", tampered
                 return False
@@ -289,7 +324,7 @@ class AutogradeRun:
                 outcome.status = "timeout"
                 outcome.messages = [f"killed after {self.limits.student_timeout} s (whole submission)"]
                 return False
-            merge_student(job_db, db_path(self.root), self.assignment, student)
+            merge_student(job_db, self.url, self.assignment, student)
             target = self.root / "autograded" / student / self.assignment
             if target.exists():
                 _rmtree(target)
@@ -305,8 +340,9 @@ class AutogradeRun:
                 outcome.messages = errors.get(student) or [f"nbgrader produced no autograded notebook (exit {status})"]
             else:
                 outcome.status = "graded"
-            self.main_digest = sha256_tree(db_path(self.root))
-            shutil.copy(db_path(self.root), self.backup)
+            if self.file:
+                self.main_digest = sha256_tree(self.file)
+                shutil.copy(self.file, self.backup)
         finally:
             job_db.unlink(missing_ok=True)
         return False
@@ -390,7 +426,7 @@ def autograde(root: Path, assignment: str, students: list[str] | None = None, li
     outcomes also in ``reports/<assignment>/autograde.json``.
     """
     root, limits = Path(root).resolve(), limits or Limits()
-    if not db_path(root).exists():
+    if is_sqlite(db_url(root)) and not db_path(root).exists():
         raise SystemExit(f"no gradebook in {root}: run `nbgrader generate_assignment {assignment}` (or `release`) first")
     students = students or submissions(root, assignment)
     if not students:
