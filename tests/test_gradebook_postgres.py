@@ -10,12 +10,16 @@ formgrader (``NbGraderAPI``). Skipped where no PostgreSQL server binaries are in
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
 import os
 import shutil
+import signal
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -33,11 +37,12 @@ def _bin(name: str) -> str | None:
 
 
 @pytest.fixture
-def postgres(tmp_path_factory):
+def postgres():
     initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
     if not initdb or not pg_ctl:
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    folder = tmp_path_factory.mktemp("postgres")
+    # not below pytest's folders: those are private to the user running pytest
+    folder = Path(tempfile.mkdtemp(prefix="cnn-course-postgres-"))
     data, socket_dir = folder / "data", folder / "socket"
     socket_dir.mkdir()
     as_user: list[str] = []
@@ -45,10 +50,6 @@ def postgres(tmp_path_factory):
         shutil.chown(folder, "postgres")
         shutil.chown(socket_dir, "postgres")
         folder.chmod(0o755)
-        for parent in folder.parents:  # pytest's folders are private to root
-            if parent == parent.parent or str(parent) in ("/tmp", "/"):
-                break
-            parent.chmod(parent.stat().st_mode | 0o055)
         as_user = ["runuser", "-u", "postgres", "--"]
     subprocess.run(as_user + [initdb, "-D", str(data), "--auth=trust", "-U", "postgres", "--no-sync"],
                    check=True, capture_output=True)
@@ -60,7 +61,11 @@ def postgres(tmp_path_factory):
                                   "gradebook"], check=True, capture_output=True)
         yield f"postgresql+psycopg2://postgres@/gradebook?host={socket_dir}&port={port}"
     finally:
-        subprocess.run(as_user + [pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        stop = subprocess.run(as_user + [pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        if stop.returncode != 0 and (data / "postmaster.pid").exists():
+            with contextlib.suppress(OSError, ValueError):
+                os.kill(int((data / "postmaster.pid").read_text().split()[0]), signal.SIGQUIT)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_every_command_on_a_postgresql_gradebook(tmp_path, postgres):

@@ -258,7 +258,11 @@ class AutogradeRun:
         self.scratch = Path(tempfile.mkdtemp(prefix=f"autograde-{assignment}-", dir=scratch_root()))
         self.template = self.scratch / "template.db"
         self.url = db_url(root)
-        instructor_gradebook(db_path(root) if is_sqlite(self.url) else self.url, self.template)
+        try:
+            instructor_gradebook(db_path(root) if is_sqlite(self.url) else self.url, self.template)
+        except BaseException:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            raise
         self.template_digest = instructor_digest(self.template)
         self.inputs: dict[str, str] = {}   # student -> digest of the files sent
         self.attempts: dict[str, int] = {}
