@@ -233,13 +233,37 @@ def time_split(notebooks: dict[str, bytes], wall: float) -> dict[str, float]:
     return {k: round(v, 2) for k, v in split.items()}
 
 
+def _clean_orphans() -> None:
+    """Remove job folders (and cgroups) left by a grading process that died (a killed worker)."""
+    for folder in scratch_root().glob("job-*"):
+        try:
+            owner = int((folder / "owner.pid").read_text())
+            os.kill(owner, 0)
+            continue  # its worker is alive
+        except ProcessLookupError:
+            pass
+        except (OSError, ValueError):
+            continue  # being created, or not ours to judge
+        remove_cgroups(folder.name)
+        _rmtree(folder)
+
+
+def _rmtree(folder: Path) -> None:
+    for path in [folder, *folder.rglob("*")]:  # kernels may leave read-only files
+        with contextlib.suppress(OSError):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def grade_submission(shared: dict, task: dict) -> dict:
     """Grade one student's submission on this worker; see the module docstring for what comes back."""
     from helpers.instructor.nbgrader_calls import nbgrader_env
 
     assignment, student, limits = shared["assignment"], task["student"], shared["limits"]
     begin = time.monotonic()
+    _clean_orphans()
     job_dir = Path(tempfile.mkdtemp(prefix=f"job-{student[:40]}-", dir=scratch_root()))
+    (job_dir / "owner.pid").write_text(str(os.getpid()))
     try:
         prepare_job(job_dir, shared, task)
         env = nbgrader_env({"JUPYTER_PATH": str(job_dir / "jupyter") + os.pathsep + os.environ.get("JUPYTER_PATH", ""),
@@ -260,7 +284,4 @@ def grade_submission(shared: dict, task: dict) -> dict:
             "killed_left_behind": left_behind,
         }
     finally:
-        for path in [job_dir, *job_dir.rglob("*")]:  # kernels may leave read-only files
-            with contextlib.suppress(OSError):
-                path.chmod(0o755 if path.is_dir() else 0o644)
-        shutil.rmtree(job_dir, ignore_errors=True)
+        _rmtree(job_dir)
