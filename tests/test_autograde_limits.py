@@ -4,8 +4,9 @@ Two hostile students and a control share a run of the small synthetic assignment
 tests. The fork bomb forks sleeping children until ``fork`` is refused (bounded at 3,000, so that a
 machine without the limit is not hurt); the memory hog starts six children of 300 MiB each, more
 than the kernel's 1 GiB total allows. The batch must complete, the control keep full marks, the
-hostile notebooks be graded on their tests (the limits act on the extra processes), and nothing
-they started may outlive the grading. Skipped where cgroups cannot be written (not root, macOS).
+memory hog keep the points of its tests (the OOM killer takes its extra processes), the fork bomb
+cost only its own notebook (its children hold its quota), and nothing they started may outlive the
+grading. Skipped where cgroups cannot be written (not root, macOS).
 """
 
 from __future__ import annotations
@@ -65,10 +66,13 @@ def test_fork_bomb_and_memory_hog_are_contained(tmp_path):
     limits = autograder.Limits(workers=2, cell_timeout=60, memory_mb=1536, cpu_seconds=120, student_timeout=240,
                                pids_max=64, total_memory_mb=1024)
     outcomes = autograder.autograde(course.root, ASSIGNMENT, limits=limits, log=lambda *a: None)
-    assert {s: o.status for s, o in outcomes.items()} == dict.fromkeys(("control", "fork_bomb", "memory_hog"), "graded")
-    for student in outcomes:
+    assert outcomes["control"].status == outcomes["memory_hog"].status == "graded"
+    assert outcomes["fork_bomb"].status in ("graded", "failed")  # recorded; the batch went on
+    for student in ("control", "memory_hog"):
         scores = {**course.scores(student, "Part_A"), **course.scores(student, "Part_B")}
         assert {k: v[0] for k, v in scores.items()} == FULL, student
+    # the bomb's sleeping children hold the kernel's quota, so its own later cells may fail (no new
+    # thread): the cost stays with that student
     output = lambda student: "".join(o.get("text", "") for c in course.autograded_notebook(student, "Part_A").cells
                                      if c.cell_type == "code" for o in c.get("outputs", []))  # noqa: E731
     bomb = output("fork_bomb").split()
