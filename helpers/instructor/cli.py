@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="wall seconds per submission before it is killed (default %(default)s)")
     p.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="kernel address-space limit, MiB (default %(default)s)")
     p.add_argument("--cpu-seconds", type=int, default=Limits.cpu_seconds, help="kernel CPU-time limit (default %(default)s)")
+    p.add_argument("--pids-max", type=int, default=Limits.pids_max,
+                   help="processes + threads of a kernel and its children, cgroup (default %(default)s)")
+    p.add_argument("--total-memory-mb", type=int, default=Limits.total_memory_mb,
+                   help="memory of a kernel and all its children, cgroup, MiB (default %(default)s)")
     p.add_argument("--no-sandbox", action="store_true", help="plain kernels: no limits, no filesystem sandbox")
 
     p = with_exchange(sub.add_parser("feedback", help="generate HTML feedback and release it to the students",
@@ -100,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "autograde":
         limits = Limits(workers=max(1, args.workers), cell_timeout=args.cell_timeout,
                         student_timeout=args.student_timeout, memory_mb=args.memory_mb,
-                        cpu_seconds=args.cpu_seconds, sandbox=not args.no_sandbox)
+                        cpu_seconds=args.cpu_seconds, pids_max=args.pids_max,
+                        total_memory_mb=args.total_memory_mb, sandbox=not args.no_sandbox)
         outcomes = autograde(root, args.assignment, args.student, limits, scheduler=args.scheduler)
         bad = [s for s, o in outcomes.items() if o.status != "graded"]
         if bad:
