@@ -32,7 +32,6 @@ import os
 import re
 import shutil
 import sqlite3
-import sys
 import tempfile
 import time
 import warnings
@@ -372,12 +371,19 @@ class AutogradeRun:
         progress = Progress(len(self.students), log=self.log)
         try:
             with dask_client(self.scheduler, self.limits.workers, self.log) as client:
-                workers = len(client.scheduler_info().get("workers", {}))
+                if self.scheduler:
+                    client.wait_for_workers(1, timeout=300)  # a cluster may still be starting its workers
+                info = client.scheduler_info()
+                workers = len(info.get("workers", {}))
                 where = f"scheduler {self.scheduler}" if self.scheduler else "a local Dask cluster"
                 self.log(f"autograding {len(self.students)} submission(s) of {self.assignment} on {where} "
                          f"({workers} worker(s)), sandbox {'on' if self.limits.sandbox else 'off'}")
-                if client.dashboard_link and (self.scheduler or "bokeh" in sys.modules):
-                    self.log(f"dashboard: {client.dashboard_link}")
+                if "dashboard" in info.get("services", {}):
+                    try:
+                        import bokeh  # noqa: F401
+                        self.log(f"Dask dashboard: {client.dashboard_link}")
+                    except ImportError:
+                        self.log(f"Dask dashboard: {client.dashboard_link} (its pages need bokeh installed there)")
                 shared = client.scatter(self.shared(), broadcast=True)
                 futures = as_completed()
                 owner = {}
