@@ -86,6 +86,9 @@ def kernel_start_seconds(base: Path, repeat: int = 3) -> float:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
     os.environ.pop("JUPYTER_PATH")
+    from helpers.instructor.sandbox import remove_cgroups
+
+    remove_cgroups(job.name)
     return sum(times) / len(times)
 
 
