@@ -49,6 +49,18 @@ ensure_browser() {
   fi
 }
 
+# The PostgreSQL gradebook test starts a throw-away server from Debian's postgresql package.
+ensure_postgresql() {
+  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then return 0; fi
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "course.sh: installing Debian's postgresql for the PostgreSQL gradebook test"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "course.sh: no PostgreSQL found; the PostgreSQL gradebook test is skipped. Install it with:" >&2
+    echo "  sudo apt-get install postgresql" >&2
+  fi
+}
+
 cmd=${1:-}
 export PATH="$VENV/bin:$PATH"   # nbgrader calls alembic and jupyter from PATH
 [ $# -gt 0 ] && shift
@@ -65,6 +77,7 @@ case "$cmd" in
   test)
     setup_venv
     ensure_browser
+    ensure_postgresql
     export CNN_COURSE_FAST=1 PYTHONDONTWRITEBYTECODE=1
     if [ $# -eq 0 ]; then
       # unit + pipeline tests, and nbval over every notebook in source/ and course/

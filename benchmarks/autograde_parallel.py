@@ -1,4 +1,4 @@
-"""Serial vs parallel autograding wall time for a simulated class of week-1 submissions.
+"""Serial plain nbgrader vs the Dask engine: autograding wall time for a simulated week-1 class.
 
     PYTHONPATH=. python benchmarks/autograde_parallel.py [--students 40] [--workers N]
 
@@ -7,11 +7,13 @@ random variations (scratch cells, prints, a correct alternative implementation o
 now and then a known-buggy one), then grades the class twice on fresh copies of the gradebook:
 
 1. serial:   plain ``nbgrader autograde week1`` (what an instructor runs without this tool);
-2. parallel: ``helpers.instructor.autograde`` with ``--workers`` jobs (sandboxed kernels, per-job
-   gradebooks merged afterwards).
+2. Dask: ``cnn-course autograde`` (``helpers.instructor.autograde``) on a LocalCluster of
+   ``--workers`` workers (sandboxed kernels, one task per submission, merged by the main process),
+   cluster start-up included.
 
-Prints both wall times, the ratio, the core count and the load average, and checks that both runs
-gave every student the same scores.
+Prints both wall times, the ratio, the core count and the load average, the mean time split of one
+submission (from the Dask run's per-submission timings), and checks that both runs gave every
+student the same scores.
 """
 
 from __future__ import annotations
@@ -66,6 +68,30 @@ def scores(root: Path) -> dict:
         return {s.student.id: round(s.score, 3) for s in gradebook.find_assignment("week1").submissions}
 
 
+def kernel_start_seconds(base: Path, repeat: int = 3) -> float:
+    """Mean seconds from starting a sandboxed kernel (as the autograder does) to its first reply."""
+    from jupyter_client.manager import start_new_kernel
+
+    from helpers.instructor import grading_task
+
+    job = base / "kernel-probe"
+    limits = {"memory_mb": 4096, "cpu_seconds": 900, "file_mb": 256}
+    grading_task._kernelspec(job, [str(base)], limits)
+    os.environ["JUPYTER_PATH"] = str(job / "jupyter")
+    times = []
+    for _ in range(repeat):
+        start = time.monotonic()
+        manager, client = start_new_kernel(kernel_name=grading_task.KERNEL_NAME, startup_timeout=120)
+        times.append(time.monotonic() - start)
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    os.environ.pop("JUPYTER_PATH")
+    from helpers.instructor.sandbox import remove_cgroups
+
+    remove_cgroups(job.name)
+    return sum(times) / len(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=40)
@@ -83,7 +109,7 @@ def main() -> None:
         print(f"{args.students} submissions; {os.cpu_count()} cores; load average before: {os.getloadavg()}", flush=True)
 
         start = time.monotonic()
-        course.autograde()
+        course.nbgrader("autograde", "week1", "--force", check=False)  # exits 1 when a submission fails
         serial = time.monotonic() - start
         serial_scores = scores(course.root)
         print(f"serial   (nbgrader autograde):               {serial:7.1f} s   load {os.getloadavg()}", flush=True)
@@ -94,8 +120,16 @@ def main() -> None:
         outcomes = autograder.autograde(course.root, "week1", limits=autograder.Limits(workers=args.workers), log=lambda *a: None)
         parallel = time.monotonic() - start
         parallel_scores = scores(course.root)
-        print(f"parallel (cnn-course, {args.workers} workers, sandbox): {parallel:7.1f} s   load {os.getloadavg()}")
-        print(f"ratio serial/parallel: {serial / parallel:.2f}x")
+        print(f"Dask     (cnn-course, {args.workers} workers, sandbox): {parallel:7.1f} s   load {os.getloadavg()}")
+        print(f"ratio serial/Dask: {serial / parallel:.2f}x")
+        timings = [o.timing for o in outcomes.values() if o.timing]
+        if timings:
+            mean = {k: sum(t[k] for t in timings) / len(timings) for k in timings[0]}
+            print("mean time split of one submission on a worker (s): "
+                  + ", ".join(f"{k} {v:.1f}" for k, v in mean.items()))
+            kernel = kernel_start_seconds(base)
+            print(f"  of which kernel start (sandboxed, to first reply): {kernel:.1f}; nbgrader's own work: "
+                  f"{mean['kernel_and_nbgrader'] - kernel:.1f}")
         failed = [s for s, o in outcomes.items() if o.status != "graded"]
         same = serial_scores == parallel_scores
         print(f"same scores in both runs: {same} ({len(serial_scores)} students, mean "

@@ -1,7 +1,7 @@
 """The ``cnn-course`` command: release -> collect -> autograde -> feedback -> export / report.
 
 A thin layer over nbgrader's own apps (:mod:`helpers.instructor.nbgrader_calls`), plus the two
-things nbgrader does not do itself: parallel sandboxed autograding
+things nbgrader does not do itself: sandboxed autograding on Dask
 (:mod:`helpers.instructor.autograde`) and the report (:mod:`helpers.instructor.report`).
 
 Usage: ``cnn-course --help`` or ``python -m helpers.instructor --help``.
@@ -45,20 +45,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment")
 
     p = sub.add_parser(
-        "autograde", help="grade every submission, in parallel and sandboxed",
-        description="Autograde submitted/*/ASSIGNMENT with hidden tests. Each job grades a few students in its own "
-                    "scratch course with its own gradebook copy, merged into gradebook.db afterwards; student kernels "
-                    "run with CPU/memory/file-size limits and (Linux) a Landlock sandbox that keeps them away from "
-                    "source/, the gradebook and other students. Broken submissions are recorded, never fatal.")
+        "autograde", help="grade every submission on Dask (this machine or a cluster), sandboxed",
+        description="Autograde submitted/*/ASSIGNMENT with hidden tests on Dask: a local cluster of --workers "
+                    "processes by default, or the running cluster at --scheduler. Each task grades one student in a "
+                    "scratch course of its own on a worker (no shared filesystem needed: files travel as data); "
+                    "only this process merges the results into gradebook.db. Student kernels run with "
+                    "CPU/memory/file-size limits and (Linux) a Landlock sandbox that keeps them away from source/, "
+                    "the gradebook and other students. Broken submissions are recorded, never fatal; a worker that "
+                    "dies has its task re-run elsewhere. Shows live progress and a one-line summary.")
     p.add_argument("assignment")
     p.add_argument("--student", action="append", help="only this student (repeatable)")
-    p.add_argument("--workers", type=int, default=Limits.workers, help="parallel jobs (default: CPU count, %(default)s)")
-    p.add_argument("--chunk-size", type=int, default=0, help="students per job (default: automatic, at most 8)")
+    p.add_argument("--workers", type=int, default=Limits.workers,
+                   help="local Dask workers, one submission each at a time (default: CPU count, %(default)s)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="use a running Dask cluster: scheduler address (tcp://host:8786) or scheduler file; "
+                        "its workers need this course's Python environment, not its files")
     p.add_argument("--timeout", type=int, dest="cell_timeout", help="seconds per cell (default: nbgrader_config.py)")
     p.add_argument("--student-timeout", type=int, default=Limits.student_timeout,
                    help="wall seconds per submission before it is killed (default %(default)s)")
     p.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="kernel address-space limit, MiB (default %(default)s)")
     p.add_argument("--cpu-seconds", type=int, default=Limits.cpu_seconds, help="kernel CPU-time limit (default %(default)s)")
+    p.add_argument("--pids-max", type=int, default=Limits.pids_max,
+                   help="processes + threads of a kernel and its children, cgroup (default %(default)s)")
+    p.add_argument("--total-memory-mb", type=int, default=Limits.total_memory_mb,
+                   help="memory of a kernel and all its children, cgroup, MiB (default %(default)s)")
     p.add_argument("--no-sandbox", action="store_true", help="plain kernels: no limits, no filesystem sandbox")
 
     p = with_exchange(sub.add_parser("feedback", help="generate HTML feedback and release it to the students",
@@ -71,10 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", default="grades.csv", help="CSV path (default %(default)s)")
     p.add_argument("--assignment", help="only this assignment")
 
-    p = sub.add_parser("report", help="per-question score distributions (PNG) and the submissions that need a look",
-                       description="Writes reports/ASSIGNMENT/scores.png, question_scores.csv and needs_look.csv: "
-                                   "failed or timed-out submissions, crashes, missing/renamed/invalid notebooks, "
-                                   "edited or deleted test cells, changed metadata, stderr, zero scores.")
+    p = sub.add_parser("report", help="score distributions, submissions that need a look, class-wide mistakes",
+                       description="Writes reports/ASSIGNMENT/scores.png, question_scores.csv and needs_look.csv "
+                                   "(failed or timed-out submissions, crashes, missing/renamed/invalid notebooks, "
+                                   "edited or deleted test cells, changed metadata, stderr, zero scores) and "
+                                   "mistakes.csv/.png/.html: per graded function, how many students hit each likely "
+                                   "cause the checks diagnosed (read from the autograded notebooks, no re-run).")
     p.add_argument("assignment")
     p.add_argument("--out", help="output folder (default reports/ASSIGNMENT)")
     p = sub.add_parser("student-kit", help="build what students receive (no references, no solutions): OUT/ and OUT.zip",
@@ -96,10 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "collect":
         collect(root, args.assignment, args.exchange, args.course_id)
     elif args.command == "autograde":
-        limits = Limits(workers=max(1, args.workers), chunk_size=args.chunk_size, cell_timeout=args.cell_timeout,
+        limits = Limits(workers=max(1, args.workers), cell_timeout=args.cell_timeout,
                         student_timeout=args.student_timeout, memory_mb=args.memory_mb,
-                        cpu_seconds=args.cpu_seconds, sandbox=not args.no_sandbox)
-        outcomes = autograde(root, args.assignment, args.student, limits)
+                        cpu_seconds=args.cpu_seconds, pids_max=args.pids_max,
+                        total_memory_mb=args.total_memory_mb, sandbox=not args.no_sandbox)
+        outcomes = autograde(root, args.assignment, args.student, limits, scheduler=args.scheduler)
         bad = [s for s, o in outcomes.items() if o.status != "graded"]
         if bad:
             print(f"{len(bad)} submission(s) not fully graded: {', '.join(bad)} (see `cnn-course report`)")

@@ -45,12 +45,29 @@ def run_nbgrader(root: Path, *args: str, env: dict | None = None, check: bool = 
 
 
 def db_path(root: Path) -> Path:
-    """The course's SQLite gradebook (nbgrader's default ``<root>/gradebook.db``)."""
+    """The course's SQLite gradebook file: from ``CourseDirectory.db_url`` when it is a SQLite URL,
+    else nbgrader's default ``<root>/gradebook.db`` (which does not exist for a server gradebook)."""
+    url = db_url(root)
+    if url.startswith("sqlite:///"):
+        return Path(root) / url[len("sqlite:///"):]  # an absolute path stays as it is
     return Path(root) / "gradebook.db"
 
 
 def db_url(root: Path) -> str:
-    return f"sqlite:///{db_path(root)}"
+    """The course's gradebook URL: ``CourseDirectory.db_url`` of its nbgrader_config.py (SQLite or a
+    server such as PostgreSQL), else nbgrader's default ``sqlite:///<root>/gradebook.db``."""
+    root = Path(root)
+    if (root / "nbgrader_config.py").exists():
+        from traitlets.config.loader import PyFileConfigLoader
+
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+        if "CourseDirectory" in config and "db_url" in config.CourseDirectory:
+            return str(config.CourseDirectory.db_url)
+    return f"sqlite:///{root / 'gradebook.db'}"
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite:")
 
 
 def exchange_args(exchange: str | None, course_id: str | None) -> list[str]:

@@ -1,4 +1,5 @@
-"""``cnn-course report``: per-question score distributions and the submissions that need a look."""
+"""``cnn-course report``: per-question score distributions, the submissions that need a look, and the
+class-wide mistakes (:mod:`helpers.instructor.mistakes`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 from pathlib import Path
 
 from helpers.instructor.autograde import OUTCOMES
+from helpers.instructor.mistakes import mistakes_report
 from helpers.instructor.nbgrader_calls import db_url, submissions
 
 ERROR_KINDS = [  # (exception name pattern, what it means for the instructor)
@@ -180,9 +182,14 @@ def report(root: Path, assignment: str, out: Path | None = None, log=print) -> d
         writer.writerow(["student", "total", "reasons"])
         for student, why in reasons.items():
             writer.writerow([student, sum(scores.get(student, {}).values()), " | ".join(why)])
+    mistakes = mistakes_report(root, assignment, out)
     log(f"{len(scores)} submission(s); per-question distributions: {out / 'scores.png'}")
+    log(f"class-wide mistakes (likely causes per function): {out / 'mistakes.html'}")
+    for function, causes in mistakes["mistakes"].items():
+        for cause, n in causes.most_common(3):
+            log(f"  {function}: {cause[:100]}: {n} ({100 * n / max(1, mistakes['graded']):.0f}%)")
     log(f"{len(reasons)} need a look ({out / 'needs_look.csv'}):")
     for student, why in reasons.items():
         log(f"  {student}: " + "; ".join(why))
     return {"png": out / "scores.png", "csv": out / "question_scores.csv", "needs_look": out / "needs_look.csv",
-            "reasons": reasons}
+            "reasons": reasons, **mistakes}

@@ -28,12 +28,22 @@ plain script without ``helpers`` importable):
    Without Landlock (old kernels, macOS) steps 1-3 still apply and the grader's integrity checks
    (:mod:`helpers.instructor.autograde`) detect changed instructor files; ``--require-landlock`` makes that an error.
 
+5. Control groups (``--cgroup NAME``, Linux, needs write access to ``/sys/fs/cgroup``, e.g. root):
+   the kernel and every process it starts go into fresh cgroups ``cnn-course-NAME`` with a
+   process/thread limit (``--pids-max``: a fork bomb gets EAGAIN instead of filling the machine) and
+   a memory limit for all of them together (``--total-memory-mb``: the kernel's own OOM killer acts
+   inside the group only). cgroup v1 (``pids`` and ``memory`` controllers) and v2 are supported.
+   Where neither can be written (no root, read-only cgroupfs, macOS) the kernel starts without
+   them and ``CNN_COURSE_CGROUP`` says so; ``--require-cgroup`` makes that an error. The grader
+   removes the groups, killing whatever is left in them, with :func:`remove_cgroups`.
+
 Exit status 97 means the sandbox could not be set up (message on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import json
 import os
@@ -211,6 +221,122 @@ def set_limits(memory_mb: int, cpu_seconds: int, file_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+CGROUP_ROOT = "/sys/fs/cgroup"
+CGROUP_PREFIX = "cnn-course-"
+
+
+def _own_cgroup(controller: str | None) -> str:
+    """This process's cgroup path in a v1 ``controller`` hierarchy (None: the v2 unified one)."""
+    with open("/proc/self/cgroup") as handle:
+        for line in handle:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            if (controller is None and controllers == "") or (controller and controller in controllers.split(",")):
+                return path
+    return "/"
+
+
+def cgroup_dirs(name: str) -> list[tuple[str, str]]:
+    """``[(kind, folder)]`` of the cgroups named ``name`` would use here: ``("v1-pids", ...)``, ``("v1-memory", ...)``
+    or ``("v2", ...)``."""
+    leaf = CGROUP_PREFIX + name
+    if os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers")):  # unified (v2 only)
+        return [("v2", os.path.join(CGROUP_ROOT, _own_cgroup(None).lstrip("/"), leaf))]
+    dirs = []
+    for controller in ("pids", "memory"):
+        base = os.path.join(CGROUP_ROOT, controller)
+        if os.path.isdir(base):
+            dirs.append((f"v1-{controller}", os.path.join(base, _own_cgroup(controller).lstrip("/"), leaf)))
+    return dirs
+
+
+def _write(path: str, value: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(value)
+
+
+def join_cgroups(name: str, pids_max: int, memory_mb: int) -> list[str]:
+    """Move this process into fresh cgroups with the limits; return what was applied (empty: nothing)."""
+    applied = []
+    for kind, folder in cgroup_dirs(name):
+        try:
+            os.makedirs(folder, exist_ok=True)
+            if kind == "v2":
+                parent = os.path.dirname(folder)
+                with open(os.path.join(parent, "cgroup.subtree_control")) as handle:
+                    enabled = handle.read().split()
+                for controller in ("pids", "memory"):
+                    if controller not in enabled:
+                        _write(os.path.join(parent, "cgroup.subtree_control"), f"+{controller}")
+                if pids_max > 0:
+                    _write(os.path.join(folder, "pids.max"), str(pids_max))
+                if memory_mb > 0:
+                    _write(os.path.join(folder, "memory.max"), str(memory_mb << 20))
+                    with contextlib.suppress(OSError):
+                        _write(os.path.join(folder, "memory.swap.max"), "0")
+                applied += [f"pids.max={pids_max}", f"memory.max={memory_mb}M"]
+            elif kind == "v1-pids":
+                if pids_max <= 0:
+                    continue
+                _write(os.path.join(folder, "pids.max"), str(pids_max))
+                applied.append(f"pids.max={pids_max}")
+            else:
+                if memory_mb <= 0:
+                    continue
+                _write(os.path.join(folder, "memory.limit_in_bytes"), str(memory_mb << 20))
+                with contextlib.suppress(OSError):  # no swap accounting on many machines
+                    _write(os.path.join(folder, "memory.memsw.limit_in_bytes"), str(memory_mb << 20))
+                applied.append(f"memory.limit={memory_mb}M")
+            _write(os.path.join(folder, "cgroup.procs"), str(os.getpid()))
+        except OSError:
+            continue
+    return applied
+
+
+def cgroups_available() -> bool:
+    """Whether this process can create the cgroups :func:`join_cgroups` needs (probed, then removed)."""
+    name = f"probe-{os.getpid()}"
+    dirs = cgroup_dirs(name)
+    made = []
+    try:
+        for _, folder in dirs:
+            os.makedirs(folder)
+            made.append(folder)
+    except OSError:
+        pass
+    for folder in made:
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
+    return bool(dirs) and len(made) == len(dirs)
+
+
+def remove_cgroups(name: str, wait: float = 5.0) -> int:
+    """Kill every process left in the cgroups named ``name`` and remove them; return how many were killed."""
+    import signal
+    import time
+
+    killed = 0
+    for _, folder in cgroup_dirs(name):
+        if not os.path.isdir(folder):
+            continue
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                with open(os.path.join(folder, "cgroup.procs")) as handle:
+                    pids = [int(p) for p in handle.read().split()]
+            except OSError:
+                pids = []
+            for pid in pids:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                    killed += 1
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+            if not os.path.isdir(folder) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    return killed
+
+
 def _connection_file(command: list[str]) -> str | None:
     for flag in ("-f", "--f", "--existing"):
         if flag in command[:-1]:
@@ -257,6 +383,10 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--workdir-root", help="make a fresh working folder (without notebooks) under this folder")
     parser.add_argument("--no-landlock", action="store_true", help="limits only, no filesystem sandbox")
     parser.add_argument("--require-landlock", action="store_true", help="fail (exit 97) when Landlock is unavailable")
+    parser.add_argument("--cgroup", help="put the kernel in fresh cgroups cnn-course-CGROUP (pids and memory limits)")
+    parser.add_argument("--pids-max", type=int, default=512, help="processes + threads in the cgroup, 0 = none")
+    parser.add_argument("--total-memory-mb", type=int, default=6144, help="memory of the whole cgroup, 0 = none")
+    parser.add_argument("--require-cgroup", action="store_true", help="fail (exit 97) when no cgroup can be set up")
     return parser.parse_args(argv[:split]), argv[split + 1:]
 
 
@@ -273,6 +403,10 @@ def main(argv: list[str] | None = None) -> None:
                 info = json.load(handle)
             ports = [0] + [int(info[k]) for k in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
                      if int(info.get(k, 0) or 0) > 0]
+        cgroups = join_cgroups(options.cgroup, options.pids_max, options.total_memory_mb) if options.cgroup else []
+        if options.require_cgroup and not cgroups:
+            raise OSError("no cgroup could be set up (needs write access to /sys/fs/cgroup)")
+        os.environ["CNN_COURSE_CGROUP"] = ",".join(cgroups) or "none"
         workdir = prepare_workdir(options.workdir_root) if options.workdir_root else os.getcwd()
         set_limits(options.memory_mb, options.cpu_seconds, options.file_mb)
         abi = 0 if options.no_landlock else landlock_abi()
