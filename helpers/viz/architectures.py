@@ -26,7 +26,7 @@ from functools import cache
 import ipywidgets as widgets
 import numpy as np
 
-from helpers.conv import check_int, correlate2d
+from helpers.conv import check_int
 from helpers.viz.render import figure_image, figure_to_png, new_figure, row, slider, table_html
 
 #: The networks the explorer knows, in historical order.
@@ -395,14 +395,16 @@ class ArchitectureExplorer(widgets.VBox):
         self.network.observe(self._network_changed, names="value")
         self.layer.observe(self._update, names="value")
         super().__init__([row([self.network, self.layer]), self.info, self.image, self.table])
-        self._network_changed()
-        self.layer.value = min(layer, self.layer.max)
+        self._network_changed(layer=layer)
 
-    def _network_changed(self, _=None):
+    def _network_changed(self, _=None, layer=None):
         self.input_shape, self.rows = network_rows(self.network.value)
-        with self.layer.hold_trait_notifications():
+        self.layer.unobserve(self._update, names="value")
+        try:
             self.layer.max = len(self.rows) - 1
-            self.layer.value = min(self.layer.value, self.layer.max)
+            self.layer.value = min(self.layer.value if layer is None else layer, self.layer.max)
+        finally:
+            self.layer.observe(self._update, names="value")
         self._update()
 
     def _update(self, _=None):
@@ -426,28 +428,35 @@ class ArchitectureExplorer(widgets.VBox):
 # Residual blocks
 # ----------------------------------------------------------------------------------------------
 
-def block_stack_outputs(image, blocks: int, scale: float, seed: int = 0) -> dict:
-    """A one-channel image through ``blocks`` plain and ``blocks`` residual blocks with the same weights.
+def block_stack_outputs(image, blocks: int, scale: float, seed: int = 0, channels: int = 4) -> dict:
+    """A grey image through ``blocks`` plain and ``blocks`` residual blocks with the same weights.
 
-    image: (H, W) array >= 0. Each block has two 3x3 'same' convolutions whose weights are drawn
-    from N(0, 1) * scale * sqrt(2/9) (He's scale for 9 inputs, times ``scale``), no biases:
+    image: (H, W) array >= 0, copied into ``channels`` identical channels. Each block has two 3x3
+    'same' convolutions (channels -> channels, no biases) with weights drawn from
+    N(0, 1) * scale * sqrt(2 / (9 * channels)) (He's scale, times ``scale``):
     plain ``a <- relu(W2 * relu(W1 * a))``, residual ``a <- relu(W2 * relu(W1 * a) + a)``.
     With scale 0 the plain stack outputs zeros and the residual stack gives back its input.
-    Returns {"plain": (H, W), "residual": (H, W), "kernels": (blocks, 2, 3, 3)}.
+    Returns {"plain": (H, W), "residual": (H, W)} (the mean over the channels) and "kernels"
+    (blocks, 2, 3, 3, channels, channels).
     """
+    from helpers.conv import conv2d
+
     x = np.asarray(image, dtype=float)
     if x.ndim != 2:
         raise ValueError(f"block_stack_outputs: image must be 2-D (H, W), got shape {x.shape}")
     blocks = check_int("blocks", blocks, 1)
-    if scale < 0:
+    channels = check_int("channels", channels, 1)
+    if not scale >= 0:
         raise ValueError(f"block_stack_outputs: scale must be >= 0, got {scale}")
-    kernels = np.random.default_rng(seed).standard_normal((blocks, 2, 3, 3)) * scale * np.sqrt(2 / 9)
-    plain, residual = x, x
+    rng = np.random.default_rng(seed)
+    kernels = rng.standard_normal((blocks, 2, 3, 3, channels, channels)) * scale * np.sqrt(2 / (9 * channels))
+    a = np.repeat(x[None, :, :, None], channels, axis=-1)
+    plain, residual = a, a
     for k1, k2 in kernels:
-        plain = np.maximum(correlate2d(np.maximum(correlate2d(plain, k1, pad=1), 0), k2, pad=1), 0)
-        branch = correlate2d(np.maximum(correlate2d(residual, k1, pad=1), 0), k2, pad=1)
+        plain = np.maximum(conv2d(np.maximum(conv2d(plain, k1, pad=1), 0), k2, pad=1), 0)
+        branch = conv2d(np.maximum(conv2d(residual, k1, pad=1), 0), k2, pad=1)
         residual = np.maximum(branch + residual, 0)
-    return {"plain": plain, "residual": residual, "kernels": kernels}
+    return {"plain": plain[0].mean(-1), "residual": residual[0].mean(-1), "kernels": kernels}
 
 
 def relative_change(output, image) -> float:
@@ -466,7 +475,7 @@ def residual_figure(image, outputs: dict, blocks: int, scale: float):
     for ax, (title, img) in zip(axes, panels):
         hi = float(img.max())
         ax.imshow(img, cmap="gray", vmin=0, vmax=hi if hi > 0 else 1)
-        ax.set_title(f"{title}\nmax {hi:.3g}", fontsize=9)
+        ax.set_title(f"{title}\nmax {hi:.2g}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
     ax = axes[3]
@@ -477,7 +486,8 @@ def residual_figure(image, outputs: dict, blocks: int, scale: float):
     ax.plot([0, 1], [0, 1], "k--", lw=0.8, label="identity")
     ax.set_xlabel("input pixel", fontsize=8)
     ax.set_ylabel("output pixel", fontsize=8)
-    ax.set_ylim(-0.1, 2.0)
+    top = max(1.2, 1.05 * float(np.percentile(np.concatenate([outputs["plain"].ravel(), outputs["residual"].ravel()]), 99)))
+    ax.set_ylim(-0.05 * top, top)
     ax.set_title("output vs input", fontsize=9)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7, loc="upper left")
