@@ -141,6 +141,18 @@ def test_googlenet_has_nine_modules_and_two_side_branches():
     assert fc == [(4 * 4 * 128 + 1) * 1024] * 2
 
 
+def test_group_after_moves_a_branch_behind_its_anchor():
+    rows = [{"layer": n} for n in ("a", "side_x", "b", "side_y", "c")]
+    assert [r["layer"] for r in arch.group_after(rows, "side", "a")] == ["a", "side_x", "side_y", "b", "c"]
+    assert [r["layer"] for r in arch.group_after(rows, "side", "c")] == ["a", "b", "c", "side_x", "side_y"]
+    with pytest.raises(ValueError, match="no layer"):
+        arch.group_after(rows, "side", "z")
+    _, googlenet = arch.network_rows("GoogLeNet")
+    names = [r["layer"] for r in googlenet]
+    assert names[names.index("4a_concat") + 1] == "side1_avgpool_5x5_s3"
+    assert names[names.index("4d_concat") + 1] == "side2_avgpool_5x5_s3"
+
+
 def test_residual_block_uses_a_projection_only_when_the_shape_changes():
     same = arch.residual_block((8, 8, 16), 16, 1, name="same")
     new = arch.residual_block((8, 8, 16), 32, 2, name="new")

@@ -273,10 +273,29 @@ def layer_rows(model) -> list[dict]:
     return rows
 
 
+def group_after(rows: list[dict], prefix: str, anchor: str) -> list[dict]:
+    """Rows with the layers named ``prefix...`` moved (in their order) right after the layer
+    ``anchor``; Keras lists a functional model's layers by depth, which scatters a side branch."""
+    group = [r for r in rows if r["layer"].startswith(prefix)]
+    rest = [r for r in rows if not r["layer"].startswith(prefix)]
+    names = [r["layer"] for r in rest]
+    if anchor not in names:
+        raise ValueError(f"group_after: no layer named {anchor!r}")
+    k = names.index(anchor) + 1
+    return rest[:k] + group + rest[k:]
+
+
+#: Where GoogLeNet's side branches are listed: after the module they hang from.
+SIDE_BRANCHES = {"side1": "4a_concat", "side2": "4d_concat"}
+
+
 @cache
 def _cached_rows(name: str) -> tuple:
     model = build_network(name)
     rows = layer_rows(model)
+    if name == "GoogLeNet":
+        for prefix, anchor in SIDE_BRANCHES.items():
+            rows = group_after(rows, prefix, anchor)
     inputs = tuple(model.inputs[0].shape[1:])
     del model
     return inputs, tuple(tuple(r.items()) for r in rows)
@@ -314,13 +333,19 @@ def layers_figure(rows: list[dict], highlight: int | None = None, title: str = "
     fig = new_figure(8.4, 3.9, dpi=80)
     axes = fig.subplots(2, 1, sharex=True)
     x = np.arange(len(rows))
-    colours = np.array(["#90a4ae"] * len(rows), dtype=object)
-    if highlight is not None:
-        colours[highlight] = "#e53935"
+    side = np.array([r["layer"].startswith("side") for r in rows])
     for ax, key, colour in zip(axes, ("parameters", "multiply-adds"), ("#1976d2", "#43a047")):
         values = np.array([r[key] for r in rows], dtype=float)
-        c = np.where(colours == "#90a4ae", colour, "#e53935")
+        c = np.where(side, "#fb8c00", colour).astype(object)
+        if highlight is not None:
+            c[highlight] = "#e53935"
+            ax.axvspan(highlight - 0.5, highlight + 0.5, color="#ffcdd2", zorder=0)
         ax.bar(x, values, color=list(c), width=0.85 if len(rows) < 60 else 1.0)
+        if side.any() and key == "parameters":
+            from matplotlib.patches import Patch
+
+            ax.legend(handles=[Patch(color=colour, label="main network"), Patch(color="#fb8c00", label="side branches")],
+                      fontsize=7, loc="upper left")
         total = values.sum()
         ax.set_ylabel(key, fontsize=9)
         ax.set_title(f"{key} per layer (total {_fmt(total)})", fontsize=9, loc="left")
@@ -329,7 +354,7 @@ def layers_figure(rows: list[dict], highlight: int | None = None, title: str = "
         if highlight is not None:
             v = values[highlight]
             share = v / total if total else 0
-            ax.annotate(f"{_fmt(v)} ({share:.0%})", (highlight, v), xytext=(0, 2),
+            ax.annotate(f"{_fmt(v)} ({share:.0%})" if share >= 0.1 else f"{_fmt(v)} ({share:.1%})", (highlight, v), xytext=(0, 2),
                         textcoords="offset points", ha="center", fontsize=8, color="#b71c1c")
             ax.set_ylim(0, max(values.max(), 1) * 1.18)
     axes[1].set_xlabel("layer number (input side on the left)", fontsize=9)
@@ -359,21 +384,26 @@ def channels_and_size(rows: list[dict]) -> list[tuple[str, int, int]]:
 
 
 def size_and_channels_figure(rows: list[dict], title: str = ""):
-    """Height (halving) and channels (doubling) of every volume of a network, log2 axes."""
+    """Height (halving, left axis) and channels (doubling, right axis) of every volume of a
+    network, both on log2 axes. Returns a Figure."""
     vols = channels_and_size(rows)
-    fig = new_figure(7.6, 2.7, dpi=80)
+    fig = new_figure(7.6, 2.9, dpi=80)
     ax = fig.subplots()
+    ax2 = ax.twinx()
     x = np.arange(len(vols))
-    ax.plot(x, [v[1] for v in vols], "o-", color="#1976d2", label="height = width")
-    ax.plot(x, [v[2] for v in vols], "s-", color="#e53935", label="channels")
-    ax.set_yscale("log", base=2)
-    ticks = sorted({v[1] for v in vols} | {v[2] for v in vols})
-    ax.set_yticks(ticks)
-    ax.set_yticklabels([str(t) for t in ticks], fontsize=8)
+    for axis, k, style, colour, label in ((ax, 1, "o-", "#1976d2", "height = width"),
+                                          (ax2, 2, "s-", "#e53935", "channels")):
+        values = [v[k] for v in vols]
+        axis.plot(x, values, style, color=colour, label=label)
+        axis.set_yscale("log", base=2)
+        ticks = sorted(set(values))
+        axis.set_yticks(ticks)
+        axis.set_yticklabels([str(t) for t in ticks], fontsize=8, color=colour)
+        axis.minorticks_off()
+        axis.set_ylabel(label, color=colour, fontsize=9)
     ax.set_xticks(x)
     ax.set_xticklabels([v[0] for v in vols], rotation=60, ha="right", fontsize=7)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
@@ -690,7 +720,7 @@ def _box(x, y, colour, width=0.8, height=0.8):
 __all__ = [
     "NETWORKS", "GOOGLENET_MODULES", "counting_initialisers", "lenet5", "alexnet", "inception_module",
     "auxiliary_classifier", "googlenet", "build_network", "conv_multiplications", "layer_multiply_adds",
-    "layer_rows", "network_rows", "totals", "layers_figure", "rows_window_html", "channels_and_size",
+    "layer_rows", "group_after", "SIDE_BRANCHES", "network_rows", "totals", "layers_figure", "rows_window_html", "channels_and_size",
     "size_and_channels_figure", "ArchitectureExplorer", "block_stack_outputs", "relative_change",
     "residual_figure", "ResidualExplorer", "residual_block", "conv1x1", "bottleneck_cost",
     "bottleneck_figure", "BottleneckExplorer", "googlenet_diagram",
