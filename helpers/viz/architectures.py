@@ -375,7 +375,7 @@ def rows_window_html(rows: list[dict], index: int, radius: int = 4) -> str:
     parts = table.split("<tr>")
     k = 2 + (index - lo)  # parts[0] is the <table ...> prefix, parts[1] the header
     parts[k] = parts[k].replace("<td style='", "<td style='background:#ffcdd2;font-weight:bold;")
-    return "<tr>".join(parts)
+    return f"<div style='font-size:85%;overflow-x:auto;max-width:100%'>{'<tr>'.join(parts)}</div>"
 
 
 def channels_and_size(rows: list[dict]) -> list[tuple[str, int, int]]:
@@ -498,14 +498,14 @@ def relative_change(output, image) -> float:
 def residual_figure(image, outputs: dict, blocks: int, scale: float):
     """Input, plain output and residual output side by side (each on its own grey scale: the
     plain one may shrink towards 0 or blow up), plus output-vs-input pixel scatter plots."""
-    fig = new_figure(10.5, 2.8, dpi=80)
+    fig = new_figure(8.2, 2.5, dpi=80)
     axes = fig.subplots(1, 4)
     panels = [("input", image), (f"plain, {blocks} blocks", outputs["plain"]),
               (f"residual, {blocks} blocks", outputs["residual"])]
     for ax, (title, img) in zip(axes, panels):
         hi = float(img.max())
         ax.imshow(img, cmap="gray", vmin=0, vmax=hi if hi > 0 else 1)
-        ax.set_title(f"{title}\nmax {hi:.2g}", fontsize=9)
+        ax.set_title(f"{title}\nmax {hi:.2g}", fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
     ax = axes[3]
