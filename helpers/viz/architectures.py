@@ -418,7 +418,7 @@ class ArchitectureExplorer(widgets.VBox):
         if network not in NETWORKS:
             raise ValueError(f"ArchitectureExplorer: unknown network {network!r}; choose one of {NETWORKS}")
         self.network = widgets.Dropdown(options=NETWORKS, value=network, description="network")
-        self.layer = slider("layer", 0, 0, 1)
+        self.layer = slider("layer", 0, 0, 1, continuous=False)  # a figure per step: draw on release
         self.image = figure_image()
         self.info = widgets.HTML()
         self.table = widgets.HTML()
@@ -656,9 +656,9 @@ class BottleneckExplorer(widgets.VBox):
 
     def __init__(self, bottleneck=16, f=5, h=28, c_in=192, c_out=32):
         self.h, self.c_in, self.c_out = h, c_in, c_out
-        self.bottleneck = slider("bottleneck", bottleneck, 1, c_in)
+        self.bottleneck = slider("bottleneck", bottleneck, 1, c_in, continuous=False)
         self.f = widgets.SelectionSlider(options=[1, 3, 5, 7], value=f, description="filter f",
-                                         style={"description_width": "100px"})
+                                         continuous_update=False, style={"description_width": "100px"})
         self.image = figure_image()
         self.info = widgets.HTML()
         for c in (self.bottleneck, self.f):
