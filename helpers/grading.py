@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from helpers import integrity
+
 PASSED_LINE = "All tests passed."
 
 
@@ -89,12 +91,21 @@ def call(function: str, target: Callable, *args, with_reference: Mapping[str, Ca
     names in its module (the notebook's globals) point to the reference implementations, so a
     student's broken ``zero_pad`` costs the points of ``zero_pad`` only, not those of every
     function that calls it. The student's own functions are put back afterwards.
+
+    Integrity (:mod:`helpers.integrity`): ``target`` runs under a profiler; if it enters a reference
+    implementation (or a copy of one, or the grader's code) other than the ``with_reference`` stand-ins
+    and the functions passed to it, the check fails. Before and after the call, the grader's
+    environment (numpy, builtins, Keras, the checks and their expected values) must be as it was when
+    the checks were imported, or an :class:`helpers.integrity.IntegrityError` is raised.
     """
     __tracebackhide__ = True
     if not callable(target):
         fail(function, "is not a function", expected="a function", got=_describe(target),
              cause=f"the name {function} was re-assigned to something else; re-run its cell")
+    integrity.verify(function)
     args = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+    allowed = [*(with_reference or {}).values(),
+               *(a for a in (*args, *kwargs.values()) if callable(a))]
     namespace = getattr(target, "__globals__", None)
     saved = {}
     if with_reference and isinstance(namespace, dict):
@@ -107,14 +118,22 @@ def call(function: str, target: Callable, *args, with_reference: Mapping[str, Ca
         # that writes to stderr, and a warning alone does not make an answer wrong.
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = target(*args, **kwargs)
+            with integrity.Watch(allowed) as watch:
+                result = target(*args, **kwargs)
         for message in {f"{w.category.__name__}: {w.message}" for w in caught}:
             print(f"note: {function} raised a warning (not an error, but worth fixing): {message}")
+        if watch.problems:
+            fail(function, "does not compute its result with its own code",
+                 expected="your own implementation (calling numpy, TensorFlow or Keras is fine)",
+                 got="; ".join(watch.problems),
+                 cause="the course's reference implementations (helpers.reference, helpers.conv) and the "
+                 "grader are not part of an answer; write the computation in your function")
+        integrity.verify(function)
         return result
     except NotImplementedError:
         fail(function, "is not implemented yet (it still raises NotImplementedError)",
              cause="replace the `raise NotImplementedError()` line with your code and run the cell")
-    except GradingFailure:
+    except (GradingFailure, integrity.IntegrityError):
         raise
     except Exception as err:  # noqa: BLE001 - any error of student code is reported, not re-raised
         shown = ", ".join([_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()])

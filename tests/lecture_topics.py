@@ -16,6 +16,11 @@ WEEK1 = {
     "max and average pooling, no parameters": ["max pooling", "average pooling", "no parameters"],
     "LeNet-5-like example": ["LeNet"],
     "why convolutions": ["parameter sharing", "sparse connections", "translation"],
+    "receptive field and stacks of 3x3 filters": ["receptive field", "27C^2", "49C^2", "non-linearity"],
+    "multi-channel convolution step by step": ["per channel", "bias", "one filter"],
+    "convolution as a matrix product (im2col)": ["im2col", "patch matrix", "matrix product"],
+    "backprop: input gradient as a full convolution, max pooling routes the gradient":
+        ["full convolution", "flipped", "finite differences", "routes"],
 }
 
 # week 2: filled in with the week-2 lectures (issue 16)

@@ -8,7 +8,9 @@ The student's builders are compared with the references of :mod:`helpers.referen
   ``ReLU()`` layer are the same thing, so both are accepted; Sequential or Functional both work.
 - behaviour, with :func:`check_same_function`: the reference model gets the student's weights and
   both must give the same outputs on the same random images (so the layers are wired in the
-  described order and nothing else changes the numbers).
+  described order and nothing else changes the numbers). The weights are drawn from a seed and the
+  weights' shapes, so the reference's side (its weight shapes and outputs) is stored in the student
+  kit for the visible tests (:mod:`helpers.checks.stored`).
 
 Hidden tests call ``check_convolutional_model`` with other input shapes, so a builder that ignores
 ``input_shape`` fails.
@@ -18,7 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from helpers.checks.stored import Expected, reference
 from helpers.grading import GradingFailure, all_passed, call, check_close, check_model_summary, fail
+
+EXPECTED = Expected("convolution_model_application")
 
 ATOL = 1e-4
 
@@ -110,34 +115,54 @@ def _batch_norms(model):
     return [layer for layer in model.layers if type(layer).__name__ == "BatchNormalization"]
 
 
+def _random_weights(shapes, bn_variance_shapes, input_shape, seed, batch):
+    """Weights of both signs, positive batch-norm variances and images in [0, 1), all from ``seed``."""
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(0.0, 0.5, shape).astype("float32") for shape in shapes]
+    variances = [rng.uniform(0.5, 2.0, shape).astype("float32") for shape in bn_variance_shapes]
+    x = rng.uniform(0.0, 1.0, (batch, *input_shape)).astype("float32")
+    return weights, variances, x
+
+
+def _run_with(model, weights, variances, x):
+    dtypes = [w.dtype for w in model.get_weights()]
+    model.set_weights([w.astype(d) for w, d in zip(weights, dtypes)])
+    for layer, variance in zip(_batch_norms(model), variances):
+        layer.moving_variance.assign(variance)
+    return np.asarray(model(x, training=False))
+
+
 def check_same_function(function, model, reference, input_shape, seed, batch=3):
     """Give ``reference`` the weights of ``model``; both must map the same random images alike.
 
-    model, reference: Keras models with the same parameter shapes in the same order.
+    model: the student's Keras model. reference: a function returning the reference model (called
+    only where the reference is installed; the student kit has its weight shapes and outputs stored,
+    keyed by ``function``, ``input_shape``, ``seed`` and ``batch``).
     input_shape: (n_H, n_W, n_C) of one image. Images are uniform in [0, 1), drawn with ``seed``.
     """
     __tracebackhide__ = True
-    weights = model.get_weights()
-    shapes = [w.shape for w in weights]
-    expected_shapes = [w.shape for w in reference.get_weights()]
+    input_shape = tuple(int(d) for d in input_shape)
+
+    def compute():
+        twin = reference()
+        shapes = [tuple(int(d) for d in w.shape) for w in twin.get_weights()]
+        bn_shapes = [tuple(int(d) for d in layer.moving_variance.shape) for layer in _batch_norms(twin)]
+        weights, variances, x = _random_weights(shapes, bn_shapes, input_shape, seed, batch)
+        return {"shapes": shapes, "output": _run_with(twin, weights, variances, x)}
+
+    stored = EXPECTED(f"{function}.same_function", compute, input_shape, seed, batch)
+    shapes = [tuple(int(d) for d in w.shape) for w in model.get_weights()]
+    expected_shapes = [tuple(s) for s in stored["shapes"]]
     if shapes != expected_shapes:
         fail(function, "the model's weights do not have the expected shapes", expected=expected_shapes,
              got=shapes, cause="a layer has the wrong size or the layers are in another order")
     # Random weights of both signs, and positive variances for batch normalisation's moving
     # statistics, so that a missing activation or a normalisation over the wrong axis shows.
-    rng = np.random.default_rng(seed)
-    weights = [rng.normal(0.0, 0.5, w.shape).astype(w.dtype) for w in weights]
-    model.set_weights(weights)
-    reference.set_weights(weights)
-    for layer, twin in zip(_batch_norms(model), _batch_norms(reference)):
-        variance = rng.uniform(0.5, 2.0, tuple(layer.moving_variance.shape)).astype("float32")
-        layer.moving_variance.assign(variance)
-        twin.moving_variance.assign(variance)
-    x = rng.uniform(0.0, 1.0, (batch, *input_shape)).astype("float32")
-    got = np.asarray(model(x, training=False))
-    expected = np.asarray(reference(x, training=False))
+    bn_shapes = [tuple(int(d) for d in layer.moving_variance.shape) for layer in _batch_norms(model)]
+    weights, variances, x = _random_weights(shapes, bn_shapes, input_shape, seed, batch)
+    got = _run_with(model, weights, variances, x)
     check_close(function, "the model's output on random images (with the reference's weights)", got,
-                expected, rtol=1e-3, atol=ATOL,
+                stored["output"], rtol=1e-3, atol=ATOL,
                 cause="the layers are connected in another order than described, or a layer does something "
                       "else (e.g. an activation applied twice or missing)")
 
@@ -145,24 +170,23 @@ def check_same_function(function, model, reference, input_shape, seed, batch=3):
 def check_happy_model(target, seed=1):
     """happyModel(): structure of the reference, fresh model per call, same outputs as the reference."""
     __tracebackhide__ = True
-    from helpers.reference.convolution_model_application import happyModel as reference
-
     model = call("happyModel", target)
     check_model_summary("happyModel", model, happy_model_rows(), hints=_HAPPY_HINTS)
     if call("happyModel", target) is model:
         fail("happyModel", "returns the same model object twice", expected="a new model on each call",
              got="the same object", cause="build the model inside the function instead of returning a global one")
-    check_same_function("happyModel", model, reference(), (64, 64, 3), seed)
+    check_same_function("happyModel", model, lambda: reference("convolution_model_application").happyModel(),
+                        (64, 64, 3), seed)
 
 
 def check_convolutional_model(target, input_shape=(64, 64, 3), seed=1):
     """convolutional_model(input_shape): structure and outputs of the reference for that shape."""
     __tracebackhide__ = True
-    from helpers.reference.convolution_model_application import convolutional_model as reference
-
     model = call("convolutional_model", target, input_shape)
     check_model_summary("convolutional_model", model, convolutional_model_rows(input_shape), hints=_SIGNS_HINTS)
-    check_same_function("convolutional_model", model, reference(input_shape), input_shape, seed)
+    check_same_function("convolutional_model", model,
+                        lambda: reference("convolution_model_application").convolutional_model(input_shape),
+                        input_shape, seed)
 
 
 def happyModel_test(target):

@@ -1,6 +1,7 @@
 """Tests of week 1, "Convolution Step by Step" (numpy).
 
-Every comparison is against the reference in :mod:`helpers.reference.convolution_step_by_step`, on random inputs drawn from a
+Every comparison is against the reference in :mod:`helpers.reference.convolution_step_by_step` (in the
+student kit: its values stored for the visible tests, see :mod:`helpers.checks.stored`), on random inputs drawn from a
 seeded generator, with the tolerance stated at the top of this module. Inputs given to the
 student's function never come from the student's other functions, so one broken function loses
 only its own points. ``check_*`` functions take the hyper-parameters as arguments: the visible
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from helpers.checks.stored import Expected, reference, reference_available
 from helpers.conv import sliding_windows
 from helpers.grading import (
     GradingFailure,
@@ -26,15 +28,32 @@ from helpers.grading import (
     check_type,
     fail,
 )
-from helpers.reference import convolution_step_by_step as ref
 
 RTOL = 1e-4
 ATOL = 1e-5
 
+_NB = "convolution_step_by_step"
+EXPECTED = Expected(_NB)
+
+
+def ref():
+    """The instructor reference (only where it is installed: the repository and the autograder)."""
+    return reference(_NB)
+
+
 # Graded functions that other graded functions may call: while testing the caller, these names
-# point to the reference, so each function is graded on its own (see helpers.grading.call).
-_CONV_HELPERS = {"zero_pad": ref.zero_pad, "conv_single_step": ref.conv_single_step}
-_POOL_HELPERS = {"create_mask_from_window": ref.create_mask_from_window, "distribute_value": ref.distribute_value}
+# point to the reference, so each function is graded on its own (see helpers.grading.call). In the
+# student kit there is no reference: the student's own helpers are used.
+def _conv_helpers():
+    if not reference_available():
+        return None
+    return {"zero_pad": ref().zero_pad, "conv_single_step": ref().conv_single_step}
+
+
+def _pool_helpers():
+    if not reference_available():
+        return None
+    return {"create_mask_from_window": ref().create_mask_from_window, "distribute_value": ref().distribute_value}
 
 
 def _rng(seed: int) -> np.random.Generator:
@@ -50,7 +69,7 @@ def check_zero_pad(target, shape=(4, 3, 3, 2), pad=3, seed=1):
     __tracebackhide__ = True
     X = _rng(seed).standard_normal(shape)
     got = call("zero_pad", target, X, pad)
-    expected = ref.zero_pad(X, pad)
+    expected = EXPECTED("zero_pad", lambda: ref().zero_pad(X, pad), X, pad)
     all_axes = np.pad(X, pad)
     one_side = np.pad(X, ((0, 0), (pad, 0), (pad, 0), (0, 0)))
     check_close(
@@ -90,7 +109,7 @@ def check_conv_single_step(target, shape=(4, 4, 3), seed=1):
     if np.size(got) != 1:
         fail("conv_single_step", "must return a single number", expected="a scalar",
              got=f"shape {np.shape(got)}", cause="sum the element-wise product over all axes (np.sum)")
-    expected = ref.conv_single_step(a_slice, W, b)
+    expected = EXPECTED("conv_single_step", lambda: ref().conv_single_step(a_slice, W, b), a_slice, W, b)
     product = np.sum(a_slice * W)
     check_close(
         "conv_single_step", "Z", float(np.asarray(got).ravel()[0]), expected, RTOL, ATOL,
@@ -122,29 +141,44 @@ def _conv_inputs(A_shape, f, n_C, seed):
     return A_prev, W, b
 
 
+def _conv_output_shape(A_prev, W, b, hparameters):
+    """Shape of the reference conv_forward's Z for these inputs."""
+    return tuple(int(d) for d in EXPECTED("conv_forward.shape", lambda: ref().conv_forward(A_prev, W, b, hparameters)[0].shape,
+                                          A_prev, W, b, hparameters))
+
+
 def check_conv_forward(target, A_shape=(2, 5, 7, 4), f=3, n_C=8, stride=2, pad=1, seed=1):
     """conv_forward on random inputs: Z's shape and values, and the cache (A_prev, W, b, hparameters)."""
     __tracebackhide__ = True
     A_prev, W, b = _conv_inputs(A_shape, f, n_C, seed)
     hparameters = {"stride": stride, "pad": pad}
-    result = call("conv_forward", target, A_prev, W, b, dict(hparameters), with_reference=_CONV_HELPERS)
+    result = call("conv_forward", target, A_prev, W, b, dict(hparameters), with_reference=_conv_helpers())
     if not (isinstance(result, tuple) and len(result) == 2):
         fail("conv_forward", "must return a pair (Z, cache)", expected="(Z, cache)", got=repr(type(result)),
              cause="end with `return Z, cache`")
     Z, cache = result
-    expected, _ = ref.conv_forward(A_prev, W, b, hparameters)
+
+    def compute():
+        forward = ref().conv_forward
+        return {
+            "expected": forward(A_prev, W, b, hparameters)[0],
+            "stride_one": forward(A_prev, W, b, {"stride": 1, "pad": pad})[0],
+            "no_pad": forward(A_prev, W, b, {"stride": stride, "pad": 0})[0] if f <= min(A_shape[1:3]) else None,
+            "zero_b": forward(A_prev, W, np.zeros_like(b), hparameters)[0],
+            "flipped": forward(A_prev, W[::-1, ::-1], b, hparameters)[0],
+        }
+
+    values = EXPECTED("conv_forward", compute, A_prev, W, b, hparameters)
+    expected, no_pad = values["expected"], values["no_pad"]
     m, n_H, n_W = expected.shape[:3]
-    stride_one, _ = ref.conv_forward(A_prev, W, b, {"stride": 1, "pad": pad})
-    no_pad, _ = ref.conv_forward(A_prev, W, b, {"stride": stride, "pad": 0}) if f <= min(A_shape[1:3]) else (None, None)
-    zero_b = np.zeros_like(b)
     diagnoses = {
         "the stride is ignored: window (h, w) must start at row h*stride, column w*stride":
-            stride_one[:, :n_H, :n_W, :],
+            values["stride_one"][:, :n_H, :n_W, :],
         "the bias is missing": expected - b,
         "every channel got the bias of channel 0: use b[:, :, :, c] for output channel c":
-            ref.conv_forward(A_prev, W, zero_b, hparameters)[0] + b[..., 0],
+            values["zero_b"] + b[..., 0],
         "the kernel is flipped (mathematical convolution); layers compute a cross-correlation, no flip":
-            ref.conv_forward(A_prev, W[::-1, ::-1], b, hparameters)[0],
+            values["flipped"],
     }
     if n_H != n_W:
         diagnoses["height and width are swapped (n_H and n_W, or h and w, mixed up)"] = np.zeros((m, n_W, n_H, n_C))
@@ -168,7 +202,7 @@ def conv_forward_test(target):
     """Visible test of conv_forward: shape, values and cache for two sets of hyper-parameters."""
     __tracebackhide__ = True
     A_prev, W, b = _conv_inputs((2, 5, 7, 4), 3, 8, 1)
-    Z, _ = call("conv_forward", target, A_prev, W, b, {"stride": 2, "pad": 1}, with_reference=_CONV_HELPERS)
+    Z, _ = call("conv_forward", target, A_prev, W, b, {"stride": 2, "pad": 1}, with_reference=_conv_helpers())
     check_shape("conv_forward", "Z", Z, (2, 3, 4, 8),
                 cause="n_H = floor((n_H_prev + 2*pad - f) / stride) + 1 (and the same for n_W)")
     check_conv_forward(target, (2, 5, 7, 4), f=3, n_C=8, stride=2, pad=1, seed=1)
@@ -190,20 +224,30 @@ def check_pool_forward(target, A_shape=(2, 5, 5, 3), f=3, stride=1, mode="max", 
         fail("pool_forward", "must return a pair (A, cache)", expected="(A, cache)", got=repr(type(result)),
              cause="end with `return A, cache`")
     A, cache = result
-    expected, _ = ref.pool_forward(A_prev, hparameters, mode)
-    n_H, n_W = expected.shape[1:3]
     other = "average" if mode == "max" else "max"
+
+    def compute():
+        forward = ref().pool_forward
+        return {
+            "expected": forward(A_prev, hparameters, mode)[0],
+            "other": forward(A_prev, hparameters, other)[0],
+            "stride_one": forward(A_prev, {"f": f, "stride": 1}, mode)[0] if stride != 1 else None,
+        }
+
+    values = EXPECTED("pool_forward", compute, A_prev, hparameters, mode)
+    expected = values["expected"]
+    n_H, n_W = expected.shape[1:3]
     windows = sliding_windows(A_prev, f, stride)
     across = windows.max(axis=(3, 4, 5)) if mode == "max" else windows.mean(axis=(3, 4, 5))
     diagnoses = {
         f'mode="{mode}" computed the {other} instead: use np.{"max" if mode == "max" else "mean"} for this mode':
-            ref.pool_forward(A_prev, hparameters, other)[0],
+            values["other"],
         "the window was pooled across all channels: pool each channel c on its own (slice [..., c])":
             np.repeat(across[..., None], A_shape[3], axis=3),
     }
     if stride != 1:
         diagnoses["the stride is ignored: window (h, w) starts at (h*stride, w*stride)"] = \
-            ref.pool_forward(A_prev, {"f": f, "stride": 1}, mode)[0][:, :n_H, :n_W, :]
+            values["stride_one"][:, :n_H, :n_W, :]
     check_close(f'pool_forward(mode="{mode}")', "A", A, expected, RTOL, ATOL, diagnoses=diagnoses,
                 cause=f"n_H = floor((n_H_prev - f) / stride) + 1 = {n_H} here; pooling has no padding")
     if not (isinstance(cache, tuple) and len(cache) == 2):
@@ -225,45 +269,36 @@ def pool_forward_test(target):
 # conv_backward
 
 
-def _conv_backward_assigning(dZ, cache):
-    """Diagnosis only: the course's loop with ``=`` instead of ``+=`` for dA_prev and dW."""
-    A_prev, W, b, hparameters = cache
-    stride, pad, f = hparameters["stride"], hparameters["pad"], W.shape[0]
-    A_pad = ref.zero_pad(A_prev, pad)
-    dA_pad, dW = np.zeros_like(A_pad), np.zeros_like(W)
-    m, n_H, n_W, n_C = dZ.shape
-    for i in range(m):
-        for h in range(n_H):
-            for w in range(n_W):
-                for c in range(n_C):
-                    vs, hs = h * stride, w * stride
-                    dA_pad[i, vs:vs + f, hs:hs + f, :] = W[..., c] * dZ[i, h, w, c]
-                    dW[..., c] = A_pad[i, vs:vs + f, hs:hs + f, :] * dZ[i, h, w, c]
-    return dA_pad[:, pad:pad + A_prev.shape[1], pad:pad + A_prev.shape[2], :], dW
-
-
 def check_conv_backward(target, A_shape=(2, 5, 7, 4), f=3, n_C=8, stride=2, pad=1, seed=1):
     """conv_backward on a reference cache and random dZ: dA_prev, dW and db."""
     __tracebackhide__ = True
     A_prev, W, b = _conv_inputs(A_shape, f, n_C, seed)
     hparameters = {"stride": stride, "pad": pad}
-    Z, cache = ref.conv_forward(A_prev, W, b, hparameters)
-    dZ = _rng(seed + 1000).standard_normal(Z.shape)
+    dZ = _rng(seed + 1000).standard_normal(_conv_output_shape(A_prev, W, b, hparameters))
     result = call("conv_backward", target, dZ, (A_prev.copy(), W.copy(), b.copy(), dict(hparameters)),
-                  with_reference=_CONV_HELPERS)
+                  with_reference=_conv_helpers())
     if not (isinstance(result, tuple) and len(result) == 3):
         fail("conv_backward", "must return (dA_prev, dW, db)", got=repr(type(result)))
     dA_prev, dW, db = result
-    expected_dA, expected_dW, expected_db = ref.conv_backward(dZ, cache)
-    assigned_dA, assigned_dW = _conv_backward_assigning(dZ, cache)
-    flipped = ref.conv_backward(dZ, (A_prev, W[::-1, ::-1], b, hparameters))[0]
+
+    def compute():
+        backward, cache = ref().conv_backward, (A_prev, W, b, hparameters)
+        dA, dW_, db_ = backward(dZ, cache)
+        assigned = ref().conv_backward_assigning(dZ, cache)
+        return {"dA": dA, "dW": dW_, "db": db_, "assigned_dA": assigned[0], "assigned_dW": assigned[1],
+                "flipped": backward(dZ, (A_prev, W[::-1, ::-1], b, hparameters))[0]}
+
+    values = EXPECTED("conv_backward", compute, A_prev, W, b, hparameters, dZ)
+    expected_dA, expected_dW, expected_db = values["dA"], values["dW"], values["db"]
+    assigned_dA, assigned_dW, flipped = values["assigned_dA"], values["assigned_dW"], values["flipped"]
     check_close(
         "conv_backward", "dA_prev", dA_prev, expected_dA, RTOL, ATOL,
         diagnoses={
             "gradients were assigned (=) instead of accumulated (+=): overlapping windows must add up": assigned_dA,
             "the kernel was flipped": flipped,
             "dA_prev kept the padding: remove `pad` rows/columns on each side (da_prev_pad[pad:-pad, pad:-pad, :] "
-            "fails when pad is 0; slice pad:pad + n_H_prev instead)": ref.zero_pad(expected_dA, pad) if pad else expected_dA,
+            "fails when pad is 0; slice pad:pad + n_H_prev instead)":
+                np.pad(expected_dA, ((0, 0), (pad, pad), (pad, pad), (0, 0))) if pad else expected_dA,
         },
         cause="for every window, add W[:, :, :, c] * dZ[i, h, w, c] to the padded gradient, then remove the padding",
     )
@@ -284,8 +319,9 @@ def conv_backward_test(target):
     """Visible test of conv_backward: shapes, then values against the reference for two settings."""
     __tracebackhide__ = True
     A_prev, W, b = _conv_inputs((2, 5, 7, 4), 3, 8, 1)
-    Z, cache = ref.conv_forward(A_prev, W, b, {"stride": 2, "pad": 1})
-    dA_prev, dW, db = call("conv_backward", target, np.ones_like(Z), cache, with_reference=_CONV_HELPERS)
+    hparameters = {"stride": 2, "pad": 1}
+    dZ = np.ones(_conv_output_shape(A_prev, W, b, hparameters))
+    dA_prev, dW, db = call("conv_backward", target, dZ, (A_prev, W, b, hparameters), with_reference=_conv_helpers())
     check_shape("conv_backward", "dA_prev", dA_prev, A_prev.shape, cause="dA_prev has the shape of A_prev (unpadded)")
     check_shape("conv_backward", "dW", dW, W.shape)
     check_shape("conv_backward", "db", db, b.shape, cause="keep db as (1, 1, 1, n_C)")
@@ -307,7 +343,7 @@ def check_create_mask_from_window(target, shape=(2, 3), seed=1, ties=False):
         flat[-1] = flat[0] = flat.max() + 1.0
         x = flat.reshape(shape)
     got = call("create_mask_from_window", target, x)
-    expected = ref.create_mask_from_window(x)
+    expected = EXPECTED("create_mask_from_window", lambda: ref().create_mask_from_window(x), x)
     check_close(
         "create_mask_from_window", "mask", np.asarray(got, dtype=np.float64), expected.astype(np.float64), RTOL, ATOL,
         diagnoses={
@@ -332,7 +368,7 @@ def check_distribute_value(target, dz=2.0, shape=(2, 2)):
     """distribute_value(dz, shape) must be an array of ``shape`` full of dz / (n_H * n_W)."""
     __tracebackhide__ = True
     got = call("distribute_value", target, dz, shape)
-    expected = ref.distribute_value(dz, shape)
+    expected = EXPECTED("distribute_value", lambda: ref().distribute_value(dz, shape), dz, tuple(shape))
     check_close(
         "distribute_value", "a", got, expected, RTOL, ATOL,
         diagnoses={
@@ -356,54 +392,55 @@ def distribute_value_test(target):
 # pool_backward
 
 
+def _pool_output_shape(A_prev, hparameters, mode):
+    """Shape of the reference pool_forward's A for these inputs."""
+    return tuple(int(d) for d in EXPECTED("pool_forward.shape",
+                                          lambda: ref().pool_forward(A_prev, hparameters, mode)[0].shape,
+                                          A_prev, hparameters, mode))
+
+
 def check_pool_backward(target, A_shape=(2, 5, 3, 2), f=2, stride=1, mode="max", seed=1):
     """pool_backward on a reference cache and random dA, overlapping windows when stride < f."""
     __tracebackhide__ = True
     A_prev = _rng(seed).standard_normal(A_shape)
     hparameters = {"f": f, "stride": stride}
-    A, cache = ref.pool_forward(A_prev, hparameters, mode)
-    dA = _rng(seed + 1000).standard_normal(A.shape)
+    dA = _rng(seed + 1000).standard_normal(_pool_output_shape(A_prev, hparameters, mode))
     got = call(f'pool_backward(mode="{mode}")', target, dA, (A_prev.copy(), dict(hparameters)), mode=mode,
-               with_reference=_POOL_HELPERS)
-    expected = ref.pool_backward(dA, cache, mode)
+               with_reference=_pool_helpers())
     other = "average" if mode == "max" else "max"
+
+    def compute():
+        backward, cache = ref().pool_backward, (A_prev, hparameters)
+        return {
+            "expected": backward(dA, cache, mode),
+            "other": backward(dA, cache, other),
+            "copied": backward(dA * f * f, cache, "average") if mode == "average" else None,
+            "assigned": ref().pool_backward_assigning(dA, cache, mode) if stride < f else None,
+        }
+
+    values = EXPECTED("pool_backward", compute, A_prev, hparameters, mode, dA)
+    expected = values["expected"]
     diagnoses = {
-        f'mode="{mode}" used the {other}-pooling gradient': ref.pool_backward(dA, cache, other),
+        f'mode="{mode}" used the {other}-pooling gradient': values["other"],
     }
     if mode == "average":
         # copying dA to every entry of the window instead of dividing it
         diagnoses["dA was copied to the whole window without dividing by f*f (use distribute_value)"] = \
-            ref.pool_backward(dA * f * f, cache, "average")
+            values["copied"]
     if stride < f:
         diagnoses["gradients were assigned (=) instead of accumulated (+=): overlapping windows must add up"] = \
-            _pool_backward_assigning(dA, cache, mode)
+            values["assigned"]
     check_close(f'pool_backward(mode="{mode}")', "dA_prev", got, expected, RTOL, ATOL, diagnoses=diagnoses,
                 cause="dA_prev has A_prev's shape; each window adds its share of dA[i, h, w, c]")
-
-
-def _pool_backward_assigning(dA, cache, mode):
-    """Diagnosis only: the course's loop with ``=`` instead of ``+=``."""
-    A_prev, hparameters = cache
-    f, stride = hparameters["f"], hparameters["stride"]
-    out = np.zeros_like(A_prev)
-    m, n_H, n_W, n_C = dA.shape
-    for i in range(m):
-        for h in range(n_H):
-            for w in range(n_W):
-                for c in range(n_C):
-                    vs, hs = h * stride, w * stride
-                    window = A_prev[i, vs:vs + f, hs:hs + f, c]
-                    share = (window == window.max()) * dA[i, h, w, c] if mode == "max" else dA[i, h, w, c] / (f * f)
-                    out[i, vs:vs + f, hs:hs + f, c] = share
-    return out
 
 
 def pool_backward_test(target):
     """Visible test of pool_backward: max and average, overlapping and non-overlapping windows."""
     __tracebackhide__ = True
     A_prev = _rng(1).standard_normal((2, 5, 3, 2))
-    A, cache = ref.pool_forward(A_prev, {"f": 2, "stride": 1}, "max")
-    got = call("pool_backward", target, np.ones_like(A), cache, mode="max", with_reference=_POOL_HELPERS)
+    hparameters = {"f": 2, "stride": 1}
+    dA = np.ones(_pool_output_shape(A_prev, hparameters, "max"))
+    got = call("pool_backward", target, dA, (A_prev, hparameters), mode="max", with_reference=_pool_helpers())
     check_shape("pool_backward", "dA_prev", got, A_prev.shape, cause="dA_prev has the shape of A_prev")
     for mode in ("max", "average"):
         check_pool_backward(target, (2, 5, 3, 2), f=2, stride=1, mode=mode, seed=1)

@@ -1,7 +1,8 @@
 """Visible tests of the week 3 notebook ``Image_Segmentation_UNet`` (one function per graded function).
 
 Each ``<function>_test(target)`` takes the student's function and compares it with the reference in
-:mod:`helpers.reference.image_segmentation_unet`; the ``check_<function>`` functions take keyword
+:mod:`helpers.reference.image_segmentation_unet` (in the student kit: the reference's summaries and
+outputs stored for the visible tests, see :mod:`helpers.checks.stored`); the ``check_<function>`` functions take keyword
 arguments so the hidden tests can call the same checks with fresh sizes, filter counts, class counts
 and seeds.
 
@@ -24,8 +25,16 @@ import zlib
 import numpy as np
 
 from helpers.backend import keras
+from helpers.checks.stored import Expected, reference, reference_available
 from helpers.grading import GradingFailure, all_passed, call, check_close, fail, summarize_model
-from helpers.reference import image_segmentation_unet as ref
+
+EXPECTED = Expected("image_segmentation_unet")
+
+
+def ref():
+    """The instructor reference (only where it is installed: the repository and the autograder)."""
+    return reference("image_segmentation_unet")
+
 
 layers = keras.layers
 
@@ -156,15 +165,6 @@ def _check_initializers(fn, model, where):
 # conv_block
 
 
-def _conv_block_bug(inputs, n_filters, dropout_prob, max_pooling, bug):
-    conv = layers.Conv2D(n_filters, 3, activation=None if bug == "no_relu_first" else "relu", padding="same")(inputs)
-    conv = layers.Conv2D(n_filters, 3, activation=None if bug == "no_relu_second" else "relu", padding="same")(conv)
-    if dropout_prob > 0:
-        conv = layers.Dropout(dropout_prob)(conv)
-    next_layer = layers.MaxPooling2D(2)(conv) if max_pooling else conv
-    return next_layer, conv
-
-
 _CONV_BLOCK_CAUSES = {
     "no_relu_first": "the first convolution has no ReLU (activation='relu' on both 3x3 convolutions)",
     "no_relu_second": "the second convolution has no ReLU (activation='relu' on both 3x3 convolutions)",
@@ -247,8 +247,28 @@ def check_conv_block(target, input_shape=(2, 12, 16, 3), n_filters=32, dropout_p
              got=", ".join(f"Dropout({float(d.rate):g})" for d in dropouts),
              cause="use the rate dropout_prob, and add the Dropout layer only when dropout_prob > 0")
 
-    reference_in = keras.Input(shape=input_shape[1:])
-    reference = keras.Model(reference_in, list(ref.conv_block(reference_in, n_filters, dropout_prob, max_pooling)))
+    X = _fixed_input(input_shape, seed)
+    key = (tuple(input_shape), n_filters, float(dropout_prob), bool(max_pooling), seed)
+
+    def compute():
+        reference_in = keras.Input(shape=input_shape[1:])
+        reference = keras.Model(reference_in, list(ref().conv_block(reference_in, n_filters, dropout_prob, max_pooling)))
+        rows = summarize_model(reference)
+        shape_seeded_weights(reference, seed)
+        return {"rows": rows, "outputs": _outputs(reference, [X])}
+
+    def compute_diagnoses():
+        diagnoses = [{}, {}]
+        for bug, cause in _CONV_BLOCK_CAUSES.items():
+            buggy_in = keras.Input(shape=input_shape[1:])
+            buggy = keras.Model(buggy_in, list(ref().conv_block_bug(buggy_in, n_filters, dropout_prob, max_pooling, bug)))
+            shape_seeded_weights(buggy, seed)
+            for index, output in enumerate(_outputs(buggy, [X])):
+                diagnoses[index][cause] = output
+        return diagnoses
+
+    stored = EXPECTED("conv_block", compute, *key)
+    all_diagnoses = EXPECTED.lazy("conv_block.diagnoses", compute_diagnoses, *key)
 
     def hint(want, have, key):
         if "Activation" in (want["kind"], have["kind"]):
@@ -259,24 +279,15 @@ def check_conv_block(target, input_shape=(2, 12, 16, 3), n_filters=32, dropout_p
         return ("the block is Conv2D(n_filters, 3, activation='relu', padding='same') twice, then Dropout when "
                 "dropout_prob > 0, then MaxPooling2D((2, 2)) when max_pooling")
 
-    _compare_rows(fn, summarize_model(_without_zero_dropout(model)), summarize_model(reference), hint)
+    _compare_rows(fn, summarize_model(_without_zero_dropout(model)), stored["rows"], hint)
     _check_initializers(fn, model, "of conv_block")
 
-    X = _fixed_input(input_shape, seed)
     shape_seeded_weights(model, seed)
-    shape_seeded_weights(reference, seed)
     got = _outputs(model, [X])
-    expected = _outputs(reference, [X])
+    expected = stored["outputs"]
     for index, name in ((1, "skip_connection"), (0, "next_layer")):
         close = np.allclose(got[index], expected[index], rtol=1e-4, atol=1e-5)
-        diagnoses = None
-        if not close:
-            diagnoses = {}
-            for bug, cause in _CONV_BLOCK_CAUSES.items():
-                buggy_in = keras.Input(shape=input_shape[1:])
-                buggy = keras.Model(buggy_in, list(_conv_block_bug(buggy_in, n_filters, dropout_prob, max_pooling, bug)))
-                shape_seeded_weights(buggy, seed)
-                diagnoses[cause] = _outputs(buggy, [X])[index]
+        diagnoses = None if close else all_diagnoses()[index]
         check_close(fn, name, got[index], expected[index], rtol=1e-4, atol=1e-5, diagnoses=diagnoses,
                     cause=f"(compared with the reference, both with the same fixed weights, {args}, input "
                           f"{input_shape}) two 3x3 convolutions with ReLU and 'same' padding, applied one after "
@@ -293,13 +304,6 @@ def conv_block_test(target):
 
 # --------------------------------------------------------------------------------------------
 # upsampling_block
-
-
-def _upsampling_bug(expansive, contractive, n_filters, bug):
-    up = layers.Conv2DTranspose(n_filters, 3, strides=2, padding="same")(expansive)
-    merge = layers.concatenate([contractive, up] if bug == "swapped" else [up, contractive], axis=3)
-    conv = layers.Conv2D(n_filters, 3, activation=None if bug == "no_relu_first" else "relu", padding="same")(merge)
-    return layers.Conv2D(n_filters, 3, activation=None if bug == "no_relu_second" else "relu", padding="same")(conv)
 
 
 _UPSAMPLING_CAUSES = {
@@ -337,8 +341,28 @@ def check_upsampling_block(target, expansive_shape=(2, 3, 4, 6), contractive_sha
                    "two convolutions after the concatenation have n_filters filters (the argument, not a fixed "
                    "number) and padding='same'")
     model = _make_model(fn, [expansive, contractive], out)
-    ref_e, ref_c = keras.Input(shape=expansive_shape[1:]), keras.Input(shape=contractive_shape[1:])
-    reference = keras.Model([ref_e, ref_c], ref.upsampling_block(ref_e, ref_c, n_filters))
+    rng = np.random.default_rng(seed)
+    arrays = [rng.random(expansive_shape, dtype=np.float32), rng.random(contractive_shape, dtype=np.float32)]
+    key = (tuple(expansive_shape), tuple(contractive_shape), n_filters, seed)
+
+    def compute():
+        ref_e, ref_c = keras.Input(shape=expansive_shape[1:]), keras.Input(shape=contractive_shape[1:])
+        reference = keras.Model([ref_e, ref_c], ref().upsampling_block(ref_e, ref_c, n_filters))
+        rows = summarize_model(reference)
+        shape_seeded_weights(reference, seed)
+        return {"rows": rows, "output": _outputs(reference, arrays)[0]}
+
+    def compute_diagnoses():
+        diagnoses = {}
+        for bug, cause in _UPSAMPLING_CAUSES.items():
+            b_e, b_c = keras.Input(shape=expansive_shape[1:]), keras.Input(shape=contractive_shape[1:])
+            buggy = keras.Model([b_e, b_c], ref().upsampling_bug(b_e, b_c, n_filters, bug))
+            shape_seeded_weights(buggy, seed)
+            diagnoses[cause] = _outputs(buggy, arrays)[0]
+        return diagnoses
+
+    stored = EXPECTED("upsampling_block", compute, *key)
+    all_diagnoses = EXPECTED.lazy("upsampling_block.diagnoses", compute_diagnoses, *key)
 
     def hint(want_row, have, key):
         if "Conv2DTranspose" in (want_row["kind"], have["kind"]):
@@ -354,22 +378,12 @@ def check_upsampling_block(target, expansive_shape=(2, 3, 4, 6), contractive_sha
         return ("after the concatenation come two Conv2D(n_filters, 3, activation='relu', padding='same', "
                 "kernel_initializer='he_normal')")
 
-    _compare_rows(fn, summarize_model(model), summarize_model(reference), hint)
+    _compare_rows(fn, summarize_model(model), stored["rows"], hint)
     _check_initializers(fn, model, "of upsampling_block")
 
-    rng = np.random.default_rng(seed)
-    arrays = [rng.random(expansive_shape, dtype=np.float32), rng.random(contractive_shape, dtype=np.float32)]
     shape_seeded_weights(model, seed)
-    shape_seeded_weights(reference, seed)
-    got, expected = _outputs(model, arrays)[0], _outputs(reference, arrays)[0]
-    diagnoses = None
-    if not np.allclose(got, expected, rtol=1e-4, atol=1e-5):
-        diagnoses = {}
-        for bug, cause in _UPSAMPLING_CAUSES.items():
-            b_e, b_c = keras.Input(shape=expansive_shape[1:]), keras.Input(shape=contractive_shape[1:])
-            buggy = keras.Model([b_e, b_c], _upsampling_bug(b_e, b_c, n_filters, bug))
-            shape_seeded_weights(buggy, seed)
-            diagnoses[cause] = _outputs(buggy, arrays)[0]
+    got, expected = _outputs(model, arrays)[0], stored["output"]
+    diagnoses = None if np.allclose(got, expected, rtol=1e-4, atol=1e-5) else all_diagnoses()
     check_close(fn, "output", got, expected, rtol=1e-4, atol=1e-5, diagnoses=diagnoses,
                 cause=f"(compared with the reference, both with the same fixed weights, {args}) "
                       "up = Conv2DTranspose(...)(expansive_input); merge = concatenate([up, contractive_input], axis=3); "
@@ -387,23 +401,32 @@ def upsampling_block_test(target):
 # unet_model
 
 
-_REF_CONV_BLOCK, _REF_UPSAMPLING_BLOCK = ref.conv_block, ref.upsampling_block
-
-
 def _reference_blocks():
+    """The reference blocks under the notebook's names (None in the student kit: the student's own are used)."""
+    if not reference_available():
+        return None
+    ref_conv_block, ref_upsampling_block = ref().conv_block, ref().upsampling_block
+
     def conv_block(inputs=None, n_filters=32, dropout_prob=0, max_pooling=True):
-        return _REF_CONV_BLOCK(inputs, n_filters, dropout_prob, max_pooling)
+        return ref_conv_block(inputs, n_filters, dropout_prob, max_pooling)
 
     def upsampling_block(expansive_input, contractive_input, n_filters=32):
-        return _REF_UPSAMPLING_BLOCK(expansive_input, contractive_input, n_filters)
+        return ref_upsampling_block(expansive_input, contractive_input, n_filters)
 
     return {"conv_block": conv_block, "upsampling_block": upsampling_block}
 
 
 @functools.lru_cache(maxsize=8)
-def _reference_rows(input_size, n_filters, n_classes):
-    model = ref.unet_model(input_size=input_size, n_filters=n_filters, n_classes=n_classes)
+def _built_rows(input_size, n_filters, n_classes):
+    model = ref().unet_model(input_size=input_size, n_filters=n_filters, n_classes=n_classes)
     return summarize_model(model), model.count_params()
+
+
+def _reference_rows(input_size, n_filters, n_classes):
+    """Summary rows and parameter count of the reference U-Net for these arguments."""
+    rows, params = EXPECTED("unet_model.rows", lambda: list(_built_rows(input_size, n_filters, n_classes)),
+                            input_size, n_filters, n_classes)
+    return rows, params
 
 
 def check_unet_model(target, input_size=(96, 128, 3), n_filters=32, n_classes=23, expected_params=None, seed=4):
@@ -471,11 +494,16 @@ def check_unet_model(target, input_size=(96, 128, 3), n_filters=32, n_classes=23
              cause=hint({"kind": ""}, {"kind": ""}, "params"))
     _check_initializers(fn, model, "of unet_model")
 
-    reference = ref.unet_model(input_size=input_size, n_filters=n_filters, n_classes=n_classes)
     X = _fixed_input((1, *input_size), seed)
+
+    def compute():
+        reference = ref().unet_model(input_size=input_size, n_filters=n_filters, n_classes=n_classes)
+        shape_seeded_weights(reference, seed)
+        return _outputs(reference, [X])[0].astype(np.float32)  # float32 outputs: stored without loss
+
+    expected = EXPECTED("unet_model.logits", compute, input_size, n_filters, n_classes, seed)
     shape_seeded_weights(model, seed)
-    shape_seeded_weights(reference, seed)
-    check_close(fn, "logits", _outputs(model, [X])[0], _outputs(reference, [X])[0], rtol=1e-3, atol=1e-4,
+    check_close(fn, "logits", _outputs(model, [X])[0], expected, rtol=1e-3, atol=1e-4,
                 cause=f"(compared with the reference, both with the same fixed weights, {args}) " + _SKIP_CAUSE)
 
 

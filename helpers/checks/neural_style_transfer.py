@@ -551,7 +551,7 @@ def check_train_step(target, image_size=(16, 12), pools=(1, 2, 4, 2), channels=(
     bugs = {bug: _simulate(model, start, a_C_np, a_S_np, weights, learning_rate, steps, bug) for bug in _TRAIN_STEP_CAUSES}
     with _NotebookGlobals(namespace, values):
         for step in range(steps):
-            J = _number(fn, "the returned J", call(fn, inner, generated_image))
+            J = _number(fn, "the returned J", call(fn, inner, generated_image, with_reference=values))
             what = f"J returned by call {step + 1} (the cost of the image before this step)"
             check_close(fn, what, J, expected_J[step], RTOL, ATOL,
                         diagnoses={_TRAIN_STEP_CAUSES[b]: bugs[b][0][step] for b in ("alpha_beta_swapped",)},

@@ -1,7 +1,8 @@
 """Visible tests of the week 2 notebook ``Residual_Networks`` (one function per graded function).
 
 Each ``<function>_test(target, ...)`` takes the student's function, runs it on fixed inputs and
-compares with the reference in :mod:`helpers.reference.residual_networks`; keyword arguments let the hidden tests
+compares with the reference in :mod:`helpers.reference.residual_networks` (in the student kit: its values stored
+for the visible tests, see :mod:`helpers.checks.stored`); keyword arguments let the hidden tests
 call the same checks with fresh shapes, filters, strides and seeds.
 
 Numbers are made comparable with :class:`ShapeSeeded`, an initializer whose values depend only on
@@ -19,8 +20,16 @@ import functools
 import numpy as np
 
 from helpers.backend import keras
+from helpers.checks.stored import Expected, reference, reference_available
 from helpers.grading import all_passed, call, check_close, fail
-from helpers.reference import residual_networks as ref
+
+EXPECTED = Expected("residual_networks")
+
+
+def ref():
+    """The instructor reference (only where it is installed: the repository and the autograder)."""
+    return reference("residual_networks")
+
 
 layers = keras.layers
 
@@ -79,32 +88,7 @@ def _layer_counts(model):
     return counts
 
 
-# --- reference versions of the usual mistakes, used only to name the likely cause of a failure ---
-
-def _bug_block(X, f, filters, s, training, initializer, bug):
-    F1, F2, F3 = filters
-    shortcut = X
-    stride = s or 1
-    a = 1 if bug == "stride_middle" else stride
-    b = stride if bug == "stride_middle" else 1
-    if bug == "training_ignored":
-        training = not training
-    bn = (lambda t: t) if bug == "no_bn" else (lambda t: layers.BatchNormalization(axis=3)(t, training=training))
-    X = layers.Conv2D(F1, 1, strides=a, kernel_initializer=initializer(seed=0))(X)
-    X = layers.Activation("relu")(bn(X))
-    X = layers.Conv2D(F2, f, strides=b, padding="same", kernel_initializer=initializer(seed=0))(X)
-    X = layers.Activation("relu")(bn(X))
-    X = layers.Conv2D(F3, 1, kernel_initializer=initializer(seed=0))(X)
-    X = bn(X)
-    if s is not None and bug != "no_projection":
-        shortcut = layers.Conv2D(F3, 1, strides=s, kernel_initializer=initializer(seed=0))(shortcut)
-        shortcut = bn(shortcut)
-    if bug == "add_after_relu":
-        return layers.Activation("relu")(X) + shortcut
-    if bug == "no_final_relu":
-        return X + shortcut
-    return layers.Activation("relu")(X + shortcut)
-
+# --- the usual mistakes (built by helpers.reference.residual_networks.bug_block) and their likely causes ---
 
 _CAUSES = {
     "add_after_relu": "the shortcut is added AFTER the final ReLU; add it to the batch-normed main "
@@ -126,7 +110,7 @@ def _diagnoses(X, f, filters, s, training, initializer, candidates):
     out = {}
     for bug in candidates:
         try:
-            out[_CAUSES[bug]] = _numpy(_bug_block(X, f, filters, s, training, initializer, bug), "reference")
+            out[_CAUSES[bug]] = _numpy(ref().bug_block(X, f, filters, s, training, initializer, bug), "reference")
         except Exception:  # noqa: BLE001 - a mistake that cannot be built here is not the cause
             continue
     return out
@@ -137,7 +121,6 @@ def _check_block(target, fn, X, f, filters, s, seed):
     filters = tuple(int(F) for F in filters)
     initializer = _initializer_factory(salt=seed)
     kwargs = {} if s is None else {"s": s}
-    ref_fn = ref.identity_block if s is None else ref.convolutional_block
     stride = 1 if s is None else s
     m, n_H, n_W, _ = X.shape
     expected_shape = (m, -(-n_H // stride), -(-n_W // stride), filters[2])
@@ -173,10 +156,19 @@ def _check_block(target, fn, X, f, filters, s, seed):
             fail(fn, f"{what} has the wrong shape", expected=expected_shape, got=got.shape,
                  cause=f"check the number of filters of the last 1x1 conv (F3 = {filters[2]}), 'same' padding on "
                        "the f x f conv, and the stride s on the first 1x1 conv and the shortcut conv only")
-        expected = _numpy(ref_fn(X, f, list(filters), training=training, initializer=initializer, **kwargs), fn)
+
+        def compute(training=training):
+            ref_fn = ref().identity_block if s is None else ref().convolutional_block
+            return _numpy(ref_fn(X, f, list(filters), training=training, initializer=initializer, **kwargs), fn)
+
+        key = (X, f, filters, s, training, seed)
+        expected = EXPECTED(fn, compute, *key)
+        diagnoses = EXPECTED.lazy(f"{fn}.diagnoses",
+                                  lambda training=training: _diagnoses(X, f, filters, s, training, initializer, cands),
+                                  *key)
         close = np.allclose(got, expected, rtol=1e-4, atol=1e-5)  # mistakes are diagnosed only when needed
         check_close(fn, what, got, expected, rtol=1e-4, atol=1e-5,
-                    diagnoses=None if close else _diagnoses(X, f, filters, s, training, initializer, cands),
+                    diagnoses=None if close else diagnoses(),
                     cause="the layers or their order differ from 1x1 conv -> BN -> ReLU -> f x f conv ('same') -> "
                           "BN -> ReLU -> 1x1 conv -> BN, + shortcut, ReLU; every conv must use "
                           "kernel_initializer=initializer(seed=0), every BN axis=3 and training=training")
@@ -237,11 +229,16 @@ def convolutional_block_test(target):
 
 
 def _reference_blocks():
-    def identity_block(X, f, filters, training=True, initializer=ref.random_uniform):
-        return ref.identity_block(X, f, filters, training=training, initializer=initializer)
+    """The reference blocks under the notebook's names (None in the student kit: the student's own are used)."""
+    if not reference_available():
+        return None
+    module = ref()
 
-    def convolutional_block(X, f, filters, s=2, training=True, initializer=ref.glorot_uniform):
-        return ref.convolutional_block(X, f, filters, s=s, training=training, initializer=initializer)
+    def identity_block(X, f, filters, training=True, initializer=module.random_uniform):
+        return module.identity_block(X, f, filters, training=training, initializer=initializer)
+
+    def convolutional_block(X, f, filters, s=2, training=True, initializer=module.glorot_uniform):
+        return module.convolutional_block(X, f, filters, s=s, training=training, initializer=initializer)
 
     return {"identity_block": identity_block, "convolutional_block": convolutional_block}
 
@@ -261,9 +258,14 @@ def _signature(model):
 
 
 @functools.lru_cache(maxsize=8)
+def _built_signature(input_shape, classes):
+    return _signature(ref().resnet50(input_shape=input_shape, classes=classes, named=False))
+
+
 def _reference_signature(input_shape, classes):
     """Signature of the reference ResNet-50 for these arguments (built once per process)."""
-    return _signature(ref.resnet50(input_shape=input_shape, classes=classes, named=False))
+    rows = EXPECTED("ResNet50.signature", lambda: _built_signature(input_shape, classes), input_shape, classes)
+    return [(kind, tuple(shape)) for kind, shape in rows]
 
 
 def check_ResNet50(target, input_shape=(64, 64, 3), classes=6, expected_params=RESNET50_64_6_PARAMS, seed=3):

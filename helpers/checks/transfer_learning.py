@@ -10,8 +10,9 @@ Graded functions:
   backbone's layers from ``fine_tune_at`` on (batch normalisation stays frozen), recompile with a
   ten times smaller learning rate and a cross-entropy on logits.
 
-Inputs to each function are built with the references in :mod:`helpers.reference.transfer_learning`, never with the
-student's other functions. Visible tests use the real ImageNet backbone; hidden tests use
+Inputs to each function are built here, never with the student's other functions nor with the
+instructor reference (so the checks need no reference and run the same in the student kit). Visible
+tests use the real ImageNet backbone; hidden tests use
 :func:`helpers.models.backbones.tiny_backbone`, whose preprocessing differs from the real ones, so code that
 hard-codes a backbone or its preprocessing fails them.
 """
@@ -21,8 +22,10 @@ from __future__ import annotations
 import numpy as np
 
 from helpers.grading import GradingFailure, all_passed, backbone_call_training, call, check_close, fail
-from helpers.models.backbones import compile_binary, fine_tune_index
-from helpers.reference import transfer_learning as ref
+from helpers.models.backbones import compile_binary, fine_tune_index, scratch_model
+
+#: prepare_fine_tuning must recompile at this fraction of the first phase's learning rate.
+FINE_TUNE_LR_FACTOR = 0.1
 
 RTOL = 1e-3
 ATOL = 1e-4
@@ -124,6 +127,22 @@ def _dense_layers(model):
     return [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
 
 
+def _given_augmenter():
+    """The data_augmentation given to transfer_model: any augmentation layers do (they are the identity at
+    inference), so not the answer of data_augmenter (the student kit has no reference)."""
+    from helpers.backend import keras
+
+    return keras.Sequential([keras.layers.RandomTranslation(0.1, 0.1), keras.layers.RandomZoom(0.1)],
+                            name="data_augmentation")
+
+
+def _given_transfer_model(image_shape, backbone):
+    """The model given to prepare_fine_tuning: the course's network on ``backbone``, backbone frozen."""
+    model = scratch_model(tuple(image_shape), _given_augmenter(), backbone)
+    backbone.model.trainable = False
+    return model
+
+
 def check_transfer_model(target, image_shape, backbone, seed=0):
     """transfer_model(image_shape, data_augmentation, backbone) on the given backbone.
 
@@ -136,7 +155,7 @@ def check_transfer_model(target, image_shape, backbone, seed=0):
 
     name = "transfer_model"
     image_shape = tuple(image_shape)
-    augmenter = ref.data_augmenter()
+    augmenter = _given_augmenter()
     base = backbone.model
     saved = [(layer, layer.trainable) for layer in [base, *base.layers]]
     try:
@@ -226,7 +245,7 @@ def check_prepare_fine_tuning(target, image_shape, backbone, fine_tune_at, base_
 
     name = "prepare_fine_tuning"
     base = backbone.model
-    model = ref.transfer_model(image_shape, ref.data_augmenter(), backbone)
+    model = _given_transfer_model(image_shape, backbone)
     compile_binary(model, base_learning_rate)
     returned = call(name, target, model, base, fine_tune_at, base_learning_rate)
     if returned is not None and returned is not model:
@@ -261,7 +280,7 @@ def check_prepare_fine_tuning(target, image_shape, backbone, fine_tune_at, base_
         fail(name, "did not compile the model", expected="model.compile(...)", got="no optimizer",
              cause="recompile after changing trainable flags")
     learning_rate = float(np.asarray(optimizer.learning_rate))
-    expected_lr = ref.FINE_TUNE_LR_FACTOR * base_learning_rate
+    expected_lr = FINE_TUNE_LR_FACTOR * base_learning_rate
     if not np.isclose(learning_rate, expected_lr, rtol=1e-4):
         cause = "use a learning rate ten times smaller: 0.1 * base_learning_rate"
         if np.isclose(learning_rate, base_learning_rate, rtol=1e-4):

@@ -30,6 +30,7 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from helpers.instructor import tampering
 from helpers.instructor.nbgrader_calls import db_path, nbgrader_env, submissions
 
 SANDBOX_SCRIPT = Path(__file__).resolve().with_name("sandbox.py")
@@ -74,6 +75,8 @@ class Outcome:
     seconds: float = 0.0
     job: int = -1
     messages: list[str] = field(default_factory=list)
+    #: what the static scan noticed without zeroing (an import of the references, dynamic imports)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -223,6 +226,23 @@ def merge_student(job_db: Path, main_db: Path, assignment: str, student: str) ->
         target.db.commit()
 
 
+def zero_and_flag(gradebook: Path, assignment: str, student: str) -> None:
+    """Give every graded cell of ``student``'s submission 0 points (manual score) and flag its notebooks."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{gradebook}") as target, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            submission = target.find_submission(assignment, student)
+        except MissingEntry:
+            return
+        for notebook in submission.notebooks:
+            notebook.flagged = True
+            for grade in notebook.grades:
+                grade.manual_score = 0.0
+        target.db.commit()
+
+
 def _chunks(students: list[str], limits: Limits) -> list[list[str]]:
     size = limits.chunk_size or max(1, min(8, -(-len(students) // (2 * max(1, limits.workers)))))
     return [students[i:i + size] for i in range(0, len(students), size)]
@@ -245,6 +265,9 @@ class AutogradeRun:
         shutil.copy(db_path(root), self.template)
         self.template_digest = instructor_digest(self.template)
         self.inputs = {s: sha256_tree(root / "submitted" / s / assignment) for s in students}
+        #: {student: {notebook: (flags, notes)}}: the static scan, done before any kernel runs
+        self.scans = {s: {p.stem: tampering.scan_notebook(p)
+                          for p in sorted((root / "submitted" / s / assignment).glob("*.ipynb"))} for s in students}
         self.lock, self.next_index, self.retries = threading.Lock(), 0, {}
         self.main_digest = sha256_tree(db_path(root))
         self.backup = self.scratch / "course-gradebook.backup.db"
@@ -318,6 +341,22 @@ class AutogradeRun:
             outcome.messages = errors.get(student) or [f"nbgrader produced no autograded notebook (exit {status})"]
         else:
             outcome.status = "graded"
+        self._integrity(student, target)
+
+    def _integrity(self, student: str, graded: Path) -> None:
+        """Zero and flag a submission that patches the grader: found by the static scan of the submitted
+        notebooks, or by the checks in the kernel (their message in the autograded notebooks)."""
+        outcome = self.outcomes[student]
+        reasons = []
+        for notebook, (flags, notes) in self.scans.get(student, {}).items():
+            reasons += [f"tampered: {notebook}: {flag}" for flag in flags]
+            outcome.notes += [f"{notebook}: {note}" for note in notes]
+        for path in sorted(graded.glob("*.ipynb")) if graded.is_dir() else []:
+            reasons += [f"tampered: {path.stem}: {line}" for line in tampering.marker_lines(path)]
+        if reasons:
+            zero_and_flag(db_path(self.root), self.assignment, student)
+            outcome.status = "tampered"
+            outcome.messages = reasons + outcome.messages
 
     def run(self) -> dict[str, Outcome]:
         started = time.monotonic()

@@ -77,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "edited or deleted test cells, changed metadata, stderr, zero scores.")
     p.add_argument("assignment")
     p.add_argument("--out", help="output folder (default reports/ASSIGNMENT)")
+    p = sub.add_parser("student-kit", help="build what students receive (no references, no solutions): OUT/ and OUT.zip",
+                       description="Copies release/, course/ and helpers/ without helpers/reference and the instructor "
+                                   "tools, stores the visible tests' expected values (SHA-256 checked), adds a README, "
+                                   "course.sh, requirements and a Dockerfile, and zips it. See docs/INSTRUCTOR.md.")
+    p.add_argument("out", help="output folder (replaced if it exists); the zip is OUT.zip")
+    p.add_argument("--no-zip", action="store_true", help="only the folder")
     return parser
 
 
@@ -103,4 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         export(root, Path(args.to), args.assignment)
     elif args.command == "report":
         report(root, args.assignment, Path(args.out) if args.out else None)
+    elif args.command == "student-kit":
+        from helpers.instructor.student_kit import build_student_kit
+
+        info = build_student_kit(Path(args.out), root, make_zip=not args.no_zip)
+        size = f"{info['size_bytes'] / 1e6:.1f} MB" + (f", zip {info['zip_bytes'] / 1e6:.1f} MB" if info["zip"] else "")
+        print(f"student kit: {info['out']} ({size}), {sum(info['stored_values'].values())} stored expected values, "
+              f"built in {info['seconds']:.0f} s" + (f"; hand out {info['zip']}" if info["zip"] else ""))
     return 0

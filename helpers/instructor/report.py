@@ -69,6 +69,8 @@ def review(root: Path, assignment: str) -> dict[str, list[str]]:
         outcome = outcomes.get(student)
         if outcome and outcome["status"] != "graded":
             why.append(f"autograde {outcome['status']}: " + "; ".join(outcome["messages"]))
+        if outcome and outcome.get("notes"):
+            why.append("integrity note: " + "; ".join(outcome["notes"]))
         folder = root / "submitted" / student / assignment
         present = sorted(p.stem for p in folder.glob("*.ipynb")) if folder.is_dir() else []
         for name in names:

@@ -1,9 +1,10 @@
 """Training helpers and shipped weights of the week-2 ResNet-50 on the hand signs.
 
 The architecture (the graded ``identity_block``, ``convolutional_block``, ``ResNet50``) is the
-instructor reference in :mod:`helpers.reference.residual_networks`; it is re-exported here because
-notebooks released before the restructure import it from this path, and because
-:func:`trained_on_signs` needs it to hold the shipped weights.
+instructor reference in :mod:`helpers.reference.residual_networks`; it is re-exported here (lazily,
+where the reference is installed) because notebooks released before the restructure import it from
+this path. :func:`trained_on_signs` builds it with the reference, or in the student kit from the
+Keras JSON the kit builder writes (:data:`SIGNS_ARCHITECTURE_PATH`).
 """
 
 from __future__ import annotations
@@ -12,14 +13,39 @@ import json
 from pathlib import Path
 
 from helpers.backend import keras
-from helpers.reference.residual_networks import (  # noqa: F401 (re-exported, see the docstring)
-    RESNET50_STAGES,
-    convolutional_block,
-    identity_block,
-    resnet50,
-)
 
 layers = keras.layers
+
+#: Architecture of :func:`trained_on_signs` as Keras JSON, written by ``cnn-course student-kit``: the
+#: student kit has no reference to build it from (the original course also ships its trained model).
+SIGNS_ARCHITECTURE_PATH = Path(__file__).resolve().parent / "weights" / "resnet50_signs_architecture.json"
+
+_REEXPORTED = ("RESNET50_STAGES", "convolutional_block", "identity_block", "resnet50")
+
+
+def __getattr__(name):
+    """The re-exported reference names (see the docstring), where the reference is installed."""
+    if name in _REEXPORTED:
+        from helpers.reference import residual_networks
+
+        return getattr(residual_networks, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def signs_architecture():
+    """A fresh ResNet-50 (64x64x3 -> 6 classes) with the layer names of the shipped weights, random weights.
+
+    Built with the reference where it is installed, else from :data:`SIGNS_ARCHITECTURE_PATH`.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("helpers.reference") is not None:
+        from helpers.reference.residual_networks import resnet50
+
+        return resnet50(input_shape=(64, 64, 3), classes=6)
+    if not SIGNS_ARCHITECTURE_PATH.is_file():
+        raise ValueError(f"ResNet-50 architecture file missing: {SIGNS_ARCHITECTURE_PATH}")
+    return keras.models.model_from_json(SIGNS_ARCHITECTURE_PATH.read_text())
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,10 +165,10 @@ def trained_on_signs(path=None):
         path = SIGNS_WEIGHTS_PATH
         run = load_signs_run() or {}
         sha256 = run.get("weights_sha256")
-    model = resnet50(input_shape=(64, 64, 3), classes=6)
+    model = signs_architecture()
     load_npz_weights(model, path, sha256=sha256, what="ResNet-50 hand-signs weights")
     return model
 
 
-__all__ = ["identity_block", "convolutional_block", "resnet50", "RESNET50_STAGES", "load_signs_run",
+__all__ = ["load_signs_run", "signs_architecture",
            "trained_on_signs", "batch_norm_layers", "prepare_for_short_training", "recalibrate_batch_norm"]

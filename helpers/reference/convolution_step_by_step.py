@@ -182,3 +182,40 @@ def pool_backward(dA: np.ndarray, cache: tuple, mode: str = "max") -> np.ndarray
             else:
                 target += dA / (f * f)
     return dA_prev
+
+
+# Diagnoses of the checks (not graded names): the course's loops with ``=`` instead of ``+=``.
+
+
+def conv_backward_assigning(dZ, cache):
+    """Diagnosis only: the course's loop with ``=`` instead of ``+=`` for dA_prev and dW."""
+    A_prev, W, b, hparameters = cache
+    stride, pad, f = hparameters["stride"], hparameters["pad"], W.shape[0]
+    A_pad = zero_pad(A_prev, pad)
+    dA_pad, dW = np.zeros_like(A_pad), np.zeros_like(W)
+    m, n_H, n_W, n_C = dZ.shape
+    for i in range(m):
+        for h in range(n_H):
+            for w in range(n_W):
+                for c in range(n_C):
+                    vs, hs = h * stride, w * stride
+                    dA_pad[i, vs:vs + f, hs:hs + f, :] = W[..., c] * dZ[i, h, w, c]
+                    dW[..., c] = A_pad[i, vs:vs + f, hs:hs + f, :] * dZ[i, h, w, c]
+    return dA_pad[:, pad:pad + A_prev.shape[1], pad:pad + A_prev.shape[2], :], dW
+
+
+def pool_backward_assigning(dA, cache, mode):
+    """Diagnosis only: the course's loop with ``=`` instead of ``+=``."""
+    A_prev, hparameters = cache
+    f, stride = hparameters["f"], hparameters["stride"]
+    out = np.zeros_like(A_prev)
+    m, n_H, n_W, n_C = dA.shape
+    for i in range(m):
+        for h in range(n_H):
+            for w in range(n_W):
+                for c in range(n_C):
+                    vs, hs = h * stride, w * stride
+                    window = A_prev[i, vs:vs + f, hs:hs + f, c]
+                    share = (window == window.max()) * dA[i, h, w, c] if mode == "max" else dA[i, h, w, c] / (f * f)
+                    out[i, vs:vs + f, hs:hs + f, c] = share
+    return out

@@ -70,3 +70,25 @@ def unet_model(input_size=(96, 128, 3), n_filters=32, n_classes=23):
 
 
 __all__ = ["conv_block", "unet_model", "upsampling_block"]
+
+
+layers = keras.layers
+
+
+# Diagnoses of the checks (not graded names): the blocks with one usual mistake, named by ``bug``.
+
+
+def conv_block_bug(inputs, n_filters, dropout_prob, max_pooling, bug):
+    conv = layers.Conv2D(n_filters, 3, activation=None if bug == "no_relu_first" else "relu", padding="same")(inputs)
+    conv = layers.Conv2D(n_filters, 3, activation=None if bug == "no_relu_second" else "relu", padding="same")(conv)
+    if dropout_prob > 0:
+        conv = layers.Dropout(dropout_prob)(conv)
+    next_layer = layers.MaxPooling2D(2)(conv) if max_pooling else conv
+    return next_layer, conv
+
+
+def upsampling_bug(expansive, contractive, n_filters, bug):
+    up = layers.Conv2DTranspose(n_filters, 3, strides=2, padding="same")(expansive)
+    merge = layers.concatenate([contractive, up] if bug == "swapped" else [up, contractive], axis=3)
+    conv = layers.Conv2D(n_filters, 3, activation=None if bug == "no_relu_first" else "relu", padding="same")(merge)
+    return layers.Conv2D(n_filters, 3, activation=None if bug == "no_relu_second" else "relu", padding="same")(conv)

@@ -180,3 +180,31 @@ def ResNet50(input_shape=(64, 64, 3), classes=6):
 
 __all__ = ["identity_block", "convolutional_block", "ResNet50", "resnet50", "RESNET50_STAGES",
            "random_uniform", "glorot_uniform"]
+
+
+# Diagnoses of the checks (not a graded name): the block with one usual mistake, named by ``bug``.
+
+
+def bug_block(X, f, filters, s, training, initializer, bug):
+    F1, F2, F3 = filters
+    shortcut = X
+    stride = s or 1
+    a = 1 if bug == "stride_middle" else stride
+    b = stride if bug == "stride_middle" else 1
+    if bug == "training_ignored":
+        training = not training
+    bn = (lambda t: t) if bug == "no_bn" else (lambda t: layers.BatchNormalization(axis=3)(t, training=training))
+    X = layers.Conv2D(F1, 1, strides=a, kernel_initializer=initializer(seed=0))(X)
+    X = layers.Activation("relu")(bn(X))
+    X = layers.Conv2D(F2, f, strides=b, padding="same", kernel_initializer=initializer(seed=0))(X)
+    X = layers.Activation("relu")(bn(X))
+    X = layers.Conv2D(F3, 1, kernel_initializer=initializer(seed=0))(X)
+    X = bn(X)
+    if s is not None and bug != "no_projection":
+        shortcut = layers.Conv2D(F3, 1, strides=s, kernel_initializer=initializer(seed=0))(shortcut)
+        shortcut = bn(shortcut)
+    if bug == "add_after_relu":
+        return layers.Activation("relu")(X) + shortcut
+    if bug == "no_final_relu":
+        return X + shortcut
+    return layers.Activation("relu")(X + shortcut)

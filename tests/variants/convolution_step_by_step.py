@@ -174,10 +174,14 @@ def conv_forward_swapped_axes(A_prev, W, b, hparameters):
 
 @variant("conv_forward", "buggy", "hard-coded for the visible tests")
 def conv_forward_hard_coded(A_prev, W, b, hparameters):
-    from helpers.reference.convolution_step_by_step import conv_forward as reference
-    if A_prev.shape in [(2, 5, 7, 4), (2, 4, 4, 3)]:
-        return reference(A_prev, W, b, hparameters)
-    return reference(A_prev, W, b, {"stride": 1, "pad": 0})
+    # right for the visible tests' shapes only (its own code: calling the reference would be caught)
+    stride, pad = hparameters["stride"], hparameters["pad"]
+    if A_prev.shape not in [(2, 5, 7, 4), (2, 4, 4, 3)]:
+        stride, pad = 1, 0
+    f = W.shape[0]
+    A_pad = np.pad(A_prev, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    windows = np.lib.stride_tricks.sliding_window_view(A_pad, (f, f), axis=(1, 2))[:, ::stride, ::stride]
+    return np.einsum("mhwcuv,uvcn->mhwn", windows, W) + b, (A_prev, W, b, hparameters)
 
 
 @variant("conv_forward", "correct", "sliding_window_view + einsum")
@@ -244,10 +248,12 @@ def pool_forward_ignores_stride(A_prev, hparameters, mode="max"):
 
 @variant("pool_forward", "buggy", "hard-coded for the visible tests")
 def pool_forward_hard_coded(A_prev, hparameters, mode="max"):
-    from helpers.reference.convolution_step_by_step import pool_forward as reference
-    if A_prev.shape == (2, 5, 5, 3):
-        return reference(A_prev, hparameters, mode)
-    return reference(A_prev, hparameters, "max")
+    if A_prev.shape != (2, 5, 5, 3):
+        mode = "max"
+    f, stride = hparameters["f"], hparameters["stride"]
+    windows = np.lib.stride_tricks.sliding_window_view(A_prev, (f, f), axis=(1, 2))[:, ::stride, ::stride]
+    A = windows.max(axis=(-2, -1)) if mode == "max" else windows.mean(axis=(-2, -1))
+    return A, (A_prev, hparameters)
 
 
 @variant("pool_forward", "correct", "sliding_window_view + reduction")
@@ -327,8 +333,18 @@ def conv_backward_unpadded_windows(dZ, cache):
 
 @variant("conv_backward", "buggy", "hard-coded for the visible tests")
 def conv_backward_hard_coded(dZ, cache):
-    from helpers.reference.convolution_step_by_step import conv_backward as reference
-    dA_prev, dW, db = reference(dZ, cache)
+    A_prev, W, b, hparameters = cache
+    s, p, f = hparameters["stride"], hparameters["pad"], W.shape[0]
+    m, n_H, n_W, n_C = dZ.shape
+    A_pad = np.pad(A_prev, ((0, 0), (p, p), (p, p), (0, 0)))
+    dA_pad, dW = np.zeros_like(A_pad), np.zeros_like(W)
+    for u in range(f):
+        for v in range(f):
+            window = A_pad[:, u:u + s * n_H:s, v:v + s * n_W:s, :]
+            dW[u, v] = np.einsum("mhwc,mhwn->cn", window, dZ)
+            dA_pad[:, u:u + s * n_H:s, v:v + s * n_W:s, :] += np.einsum("mhwn,cn->mhwc", dZ, W[u, v])
+    db = dZ.sum(axis=(0, 1, 2)).reshape(1, 1, 1, -1)
+    dA_prev = dA_pad[:, p:p + A_prev.shape[1], p:p + A_prev.shape[2], :]
     if cache[0].shape in [(2, 5, 7, 4), (2, 4, 4, 3)]:
         return dA_prev, dW, db
     return dA_prev, dW, np.zeros_like(db)
