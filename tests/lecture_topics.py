@@ -24,7 +24,19 @@ WEEK1 = {
 }
 
 # week 2: filled in with the week-2 lectures (issue 16)
-WEEK2: dict[str, list[str]] = {}
+WEEK2: dict[str, list[str]] = {
+    "LeNet-5": ["LeNet-5", "average pool"],
+    "AlexNet": ["AlexNet", "ReLU", "dropout", "GPUs"],
+    "VGG-16: halving size, doubling channels": ["VGG-16", "halves", "doubles"],
+    "residual blocks": ["residual block", "skip connection", "a^{[l+2]} = g\\left(z^{[l+2]} + a^{[l]}\\right)"],
+    "why residual blocks train deep nets: identity easy to learn": ["identity", "gradient"],
+    "projection shortcut Ws": ["projection", "W_s"],
+    "1x1 convolutions: network in network, shrinking channels, non-linearity":
+        ["network in network", "channels", "non-linearity"],
+    "Inception motivation": ["Inception", "concatenate"],
+    "Inception cost: the bottleneck cuts multiplications about tenfold": ["bottleneck", "120.4 million", "12.4 million"],
+    "GoogLeNet and its side branches": ["GoogLeNet", "side branches", "auxiliary classifiers"],
+}
 WEEK2.update({
     "MobileNet depthwise-separable convolutions and their cost": [
         "MobileNet", "depthwise", "pointwise", "\\frac{1}{n_{C'}} + \\frac{1}{f^2}"],
