@@ -56,7 +56,7 @@ ensure_postgresql() {
     echo "course.sh: installing Debian's postgresql for the PostgreSQL gradebook test"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
   else
-    echo "course.sh: no PostgreSQL found; the PostgreSQL gradebook test is skipped. Install it with:" >&2
+    echo "course.sh: no PostgreSQL found; the PostgreSQL gradebook test will fail. Install it with:" >&2
     echo "  sudo apt-get install postgresql" >&2
   fi
 }

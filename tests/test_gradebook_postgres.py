@@ -40,7 +40,8 @@ def _bin(name: str) -> str | None:
 def postgres():
     initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
     if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+        pytest.fail("PostgreSQL is not installed: `bash course.sh test` installs Debian's package when run as "
+                    "root; otherwise `sudo apt-get install postgresql`")
     # not below pytest's folders: those are private to the user running pytest
     folder = Path(tempfile.mkdtemp(prefix="cnn-course-postgres-"))
     data, socket_dir = folder / "data", folder / "socket"
