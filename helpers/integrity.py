@@ -83,6 +83,15 @@ def _fingerprint(code: types.CodeType):
 
 _reference_prints: set | None = None
 
+#: Bytecode size from which two identical functions are a copy, not a coincidence: a one-line answer
+#: (``return np.pad(X, ...)``, ``return x == np.max(x)``) may be written word for word by an honest
+#: student, and tiny comprehensions occur in every library; a whole reference function is far larger.
+COPY_MIN_BYTES = 160
+
+
+def _copy_candidate(code: types.CodeType) -> bool:
+    return len(code.co_code) >= COPY_MIN_BYTES and not code.co_name.startswith("<")
+
 
 def reference_fingerprints() -> set:
     """Fingerprints of every code object compiled from the reference files (read, not imported)."""
@@ -98,7 +107,7 @@ def reference_fingerprints() -> set:
             except (OSError, SyntaxError):
                 continue
             for code in _code_objects(module):
-                if code is not module and len(code.co_code) >= 16:
+                if code is not module and _copy_candidate(code):
                     prints.add(_fingerprint(code))
         _reference_prints = prints
     return _reference_prints
@@ -115,8 +124,8 @@ def _kind(code: types.CodeType) -> int:
             kind = _REFERENCE
         elif name.startswith(CHECKS_DIR) or name in GRADER_FILES:
             kind = _GRADER
-        elif len(code.co_code) >= 16 and _fingerprint(code) in reference_fingerprints():
-            kind = _REFERENCE  # a copy of a reference's compiled code under another file name
+        elif _copy_candidate(code) and _student_code(code) and _fingerprint(code) in reference_fingerprints():
+            kind = _REFERENCE  # a copy of a reference's compiled code, compiled in the notebook
         else:
             kind = _OTHER
         _kinds[code] = kind

@@ -75,7 +75,7 @@ ATTACKS = {
                     "hc.check_close = lambda *a, **k: None", "hg.fail"),
     "builtins_patch": ("import builtins\nsetattr(builtins, 'abs', lambda x: 0)", "setattr"),
     "expected_values": ("import helpers.checks.convolution_step_by_step as hc\nhc.RTOL, hc.ATOL = 1e9, 1e9\n"
-                        "hc._CONV_HELPERS['zero_pad'] = lambda X, pad: X", "hc.RTOL"),
+                        "hc.EXPECTED.folder = hc.EXPECTED.folder", "hc.RTOL"),
     "sys_modules_swap": ("import sys, types\nfake = types.ModuleType('helpers.checks.convolution_step_by_step')\n"
                          "exec('def _ok(*a, **k):\\n    print(\"All tests passed.\")', fake.__dict__)\n"
                          "for name in ['zero_pad_test', 'conv_single_step_test', 'check_zero_pad', 'check_conv_forward']:\n"

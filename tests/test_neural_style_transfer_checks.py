@@ -1,9 +1,8 @@
 """The Neural_Style_Transfer checks (helpers.checks.neural_style_transfer) on their own.
 
 What is specific to the checks module: its numpy formulas agree with values done by hand and with
-TensorFlow's gradient; the reference module (helpers.reference.neural_style_transfer, including
-its ``make_train_step`` factory) and the original notebook's ``train_step`` pass the visible and
-hidden checks; the train_step check puts the notebook's globals back; check arguments are
+TensorFlow's gradient; the instructor notebook's solutions (the original ``train_step`` included)
+pass the visible and hidden checks, while the reference module itself is caught as delegation; the train_step check puts the notebook's globals back; check arguments are
 validated; the checks never import the reference (absent from the student kit).
 
 The buggy and correct variants of every graded function live in tests/variants/neural_style_transfer.py
@@ -35,13 +34,6 @@ def notebook(source: str) -> dict:
 
 #: The notebook's own train_step (its solution cell): reads vgg_model_outputs, a_C, a_S, optimizer.
 ORIGINAL_TRAIN_STEP = SPECS["neural_style_transfer"].notebook.reference["train_step_solution"]
-
-#: The reference factory, driven by the notebook's globals (a new tf.function per call; one optimizer).
-FACTORY_TRAIN_STEP = """
-def train_step(generated_image):
-    step = make_train_step(vgg_model_outputs, a_C, a_S, optimizer, alpha=10, beta=40, STYLE_LAYERS=STYLE_LAYERS)
-    return step(generated_image)
-"""
 
 VISIBLE = {
     "compute_content_cost": checks.compute_content_cost_test,
@@ -86,11 +78,19 @@ def run_all(function: str, target) -> None:
 
 
 def reference_target(function: str):
+    """The instructor notebook's solution of ``function``, run as a student's notebook runs it: in one
+    namespace with the other solutions. (The reference module itself cannot be the target: the checks
+    give 0 to a function that calls helpers.reference, see helpers.integrity.)"""
     if function == "train_step":
-        namespace = notebook(FACTORY_TRAIN_STEP)
-        namespace["make_train_step"] = ref.make_train_step
-        return namespace["train_step"]
-    return getattr(ref, function)
+        return notebook(ORIGINAL_TRAIN_STEP)["train_step"]
+    solutions = SPECS["neural_style_transfer"].notebook.reference
+    return notebook("\n\n".join(solutions[f"{name}_solution"] for name in VISIBLE if name != "train_step"))[function]
+
+
+def test_the_reference_module_is_what_delegation_detection_catches():
+    """Passing the reference module's own function is delegation: its check fails and says so."""
+    with pytest.raises(AssertionError, match="does not compute its result with its own code"):
+        checks.gram_matrix_test(ref.gram_matrix)
 
 
 @pytest.mark.parametrize("function", list(VISIBLE))

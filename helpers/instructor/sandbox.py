@@ -29,7 +29,7 @@ plain script without ``helpers`` importable):
    (:mod:`helpers.instructor.autograde`) detect changed instructor files; ``--require-landlock`` makes that an error.
 
 5. Control groups (``--cgroup NAME``, Linux, needs write access to ``/sys/fs/cgroup``, e.g. root):
-   the kernel and every process it starts go into fresh cgroups ``cnn-course-NAME`` with a
+   the kernel and every process it starts go into fresh cgroups ``cnn-course-NAME-kernel-PID`` with a
    process/thread limit (``--pids-max``: a fork bomb gets EAGAIN instead of filling the machine) and
    a memory limit for all of them together (``--total-memory-mb``: the kernel's own OOM killer acts
    inside the group only). cgroup v1 (``pids`` and ``memory`` controllers) and v2 are supported.
@@ -309,13 +309,27 @@ def cgroups_available() -> bool:
     return bool(dirs) and len(made) == len(dirs)
 
 
+def kernel_cgroup_name(name: str) -> str:
+    """The cgroup name of one kernel of job ``name``: each kernel (one per notebook of a submission) gets
+    its own pids and memory budget, so processes a notebook leaves behind (a fork bomb's sleeping
+    children) cannot keep the submission's next notebook from starting its kernel."""
+    return f"{name}{KERNEL_SEPARATOR}{os.getpid()}"
+
+
+KERNEL_SEPARATOR = "-kernel-"
+
+
 def remove_cgroups(name: str, wait: float = 5.0) -> int:
-    """Kill every process left in the cgroups named ``name`` and remove them; return how many were killed."""
+    """Kill every process left in the cgroups named ``name`` (and in those of its kernels,
+    :func:`kernel_cgroup_name`) and remove them; return how many were killed."""
+    import glob
     import signal
     import time
 
     killed = 0
-    for _, folder in cgroup_dirs(name):
+    folders = [folder for _, folder in cgroup_dirs(name)]
+    folders += [match for folder in list(folders) for match in sorted(glob.glob(glob.escape(folder) + KERNEL_SEPARATOR + "*"))]
+    for folder in folders:
         if not os.path.isdir(folder):
             continue
         deadline = time.monotonic() + wait
@@ -403,7 +417,8 @@ def main(argv: list[str] | None = None) -> None:
                 info = json.load(handle)
             ports = [0] + [int(info[k]) for k in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
                      if int(info.get(k, 0) or 0) > 0]
-        cgroups = join_cgroups(options.cgroup, options.pids_max, options.total_memory_mb) if options.cgroup else []
+        cgroups = (join_cgroups(kernel_cgroup_name(options.cgroup), options.pids_max, options.total_memory_mb)
+                   if options.cgroup else [])
         if options.require_cgroup and not cgroups:
             raise OSError("no cgroup could be set up (needs write access to /sys/fs/cgroup)")
         os.environ["CNN_COURSE_CGROUP"] = ",".join(cgroups) or "none"
