@@ -65,3 +65,39 @@ def test_one_plot_history_for_one_run_and_for_compared_runs():
 
     with pytest.raises(ValueError, match="History"):
         plot_history([0.1, 0.2])
+
+
+def test_what_we_measured_table_is_the_recorded_full_run():
+    """Transfer_Learning's "What we measured" table quotes benchmarks/results/transfer_learning.json,
+    whose run used the notebook's full-mode data, size and epochs (the from-scratch row included:
+    same images, same 8 + 8 epochs as the pretrained run)."""
+    import json
+    import re
+
+    import nbformat
+
+    from tests import REPO
+
+    record = json.loads((REPO / "benchmarks" / "results" / "transfer_learning.json").read_text())
+    nb = nbformat.read(REPO / "source" / "week2" / "Transfer_Learning.ipynb", as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "IMG_SIZE = 64 if fast_mode() else {}".format(record["image_size"]) in code
+    assert f"(64, 64) if fast_mode() else ({record['train_images']}, {record['val_images']})" in code
+    epochs = record["epochs_per_phase"]
+    assert f"EPOCHS_FROZEN, EPOCHS_FINE = (1, 1) if fast_mode() else ({epochs}, {epochs})" in code
+    assert "epochs=EPOCHS_FROZEN + EPOCHS_FINE" in code  # the scratch network trains as long as both phases
+    scratch, frozen, fine = record["rows"]
+    assert scratch["epochs"] == 2 * epochs and frozen["epochs"] == fine["epochs"] == epochs
+    rows = {
+        "same network from scratch": f"| {2 * epochs} | {scratch['val_accuracy']:.2f} (chance) | "
+                                     f"{scratch['train_accuracy']:.2f} | {scratch['seconds']} s |",
+        "frozen pretrained backbone + new head": f"| {epochs} | {frozen['val_accuracy']:.2f} | "
+                                                f"{frozen['train_accuracy']:.2f} | {frozen['seconds']} s |",
+        "fine-tuning from `block5a`": f"| {epochs} + {epochs} | {fine['val_accuracy']:.3f} | "
+                                      f"{fine['train_accuracy']:.3f} | + {fine['seconds']} s |",
+    }
+    for label, cells in rows.items():
+        assert re.search(re.escape(label) + r"[^|]*\s" + re.escape(cells), text), (label, cells)
+    assert record["fine_tune_from"].startswith("block5a")
+    assert scratch["val_accuracy"] == 0.5 and f"{frozen['val_accuracy']:.2f} to {fine['val_accuracy']:.3f}" in text
