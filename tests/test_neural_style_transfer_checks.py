@@ -3,7 +3,8 @@
 What is specific to the checks module: its numpy formulas agree with values done by hand and with
 TensorFlow's gradient; the instructor notebook's solutions (the original ``train_step`` included)
 pass the visible and hidden checks, while the reference module itself is caught as delegation;
-the train_step check puts the notebook's globals back; check arguments are validated; the checks never import the reference (absent from the student kit).
+the train_step check puts the notebook's globals back; check arguments are validated; the checks
+never import the reference (absent from the student kit).
 
 The buggy and correct variants of every graded function live in tests/variants/neural_style_transfer.py
 and are proven, in-process and through the real autograder, by tests/assignments/test_grader_proofs.py.
