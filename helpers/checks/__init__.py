@@ -17,6 +17,10 @@ import importlib.machinery
 import sys
 
 
+#: the checks modules being executed right now (nested imports)
+_importing: list[str] = []
+
+
 class _SealAfterImport:
     """Meta path finder: a ``helpers.checks.<nb>`` module, once executed, seals the environment."""
 
@@ -31,10 +35,17 @@ class _SealAfterImport:
         execute = loader.exec_module
 
         def exec_module(module):
-            execute(module)
-            from helpers import integrity
+            # a checks module imports others (helpers.checks.stored): seal once the outermost one has
+            # run to its end, never half-way through it (its names after the import would go unsealed)
+            _importing.append(name)
+            try:
+                execute(module)
+            finally:
+                _importing.pop()
+            if not _importing:
+                from helpers import integrity
 
-            integrity.seal()
+                integrity.seal()
 
         loader.exec_module = exec_module
         return spec
