@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib.machinery
 import sys
 
-
 #: the checks modules being executed right now (nested imports)
 _importing: list[str] = []
 
