@@ -6,7 +6,15 @@
 - :mod:`helpers.viz.training`    -- training curves (:func:`plot_history`) and the plain-vs-residual figure;
 - :mod:`helpers.viz.activations` -- activations, filters, Grad-CAM and the ``ActivationVisualiser``
   widget (Keras, imported lazily; weeks 1 and 4);
-- :mod:`helpers.viz.week1`       -- week 1's geometry, parameter counts and five widgets.
+- :mod:`helpers.viz.week1`       -- week 1's geometry, parameter counts and five widgets;
+- :mod:`helpers.viz.week1_more`  -- receptive fields, multi-channel steps, im2col, gradients (lectures 5-6);
+- :mod:`helpers.viz.architectures` -- LeNet-5, AlexNet, VGG-16, ResNet-50, GoogLeNet explorers (week 2);
+- :mod:`helpers.viz.efficient`   -- separable convolutions, MobileNetV2 bottleneck, compound scaling (week 2);
+- :mod:`helpers.viz.augment`     -- augmentation playground, freezing vs data size, multi-crop (week 2);
+- :mod:`helpers.viz.week3`       -- localisation, sliding windows, IoU/NMS, anchors, transposed convolutions;
+- :mod:`helpers.viz.week4`       -- verification risk, eigenfaces, triplets, what units see, style, 1D/3D.
+
+Lectures of weeks 2-4 import their module directly (``from helpers.viz import week3``).
 
 Two layers, kept apart on purpose: pure functions (parameters in, arrays / HTML / PNG bytes out)
 carry the maths and are unit-tested; widget classes are thin ``ipywidgets.VBox`` wiring whose
