@@ -104,7 +104,7 @@ def _plot(counts: dict[str, Counter], total: int, assignment: str, path: Path) -
     axes[-1, 0].set_xlabel(f"% of {total} graded submissions", fontsize=8)
     figure.suptitle(f"{assignment}: likely causes of failed checks, per graded function", fontsize=10)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, bbox_inches="tight")  # long wrapped causes stay whole on the left
     plt.close(figure)
 
 
