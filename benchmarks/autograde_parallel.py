@@ -128,8 +128,12 @@ def main() -> None:
             print("mean time split of one submission on a worker (s): "
                   + ", ".join(f"{k} {v:.1f}" for k, v in mean.items()))
             kernel = kernel_start_seconds(base)
-            print(f"  of which kernel start (sandboxed, to first reply): {kernel:.1f}; nbgrader's own work: "
-                  f"{mean['kernel_and_nbgrader'] - kernel:.1f}")
+            if kernel <= mean["kernel_and_nbgrader"]:
+                print(f"  of which kernel start (sandboxed, to first reply): {kernel:.1f}; nbgrader's own work: "
+                      f"{mean['kernel_and_nbgrader'] - kernel:.1f}")
+            else:  # seen on a quiet 2-core machine: 25-29 s here vs 2.5-3.3 s for kernel + nbgrader on a worker
+                print(f"  kernel-start probe (outside the workers) took {kernel:.1f} s, longer than a worker's whole "
+                      "kernel + nbgrader time: the probe does not measure what the workers do; no split printed")
         failed = [s for s, o in outcomes.items() if o.status != "graded"]
         same = serial_scores == parallel_scores
         print(f"same scores in both runs: {same} ({len(serial_scores)} students, mean "
