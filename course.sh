@@ -30,7 +30,7 @@ setup_venv() {
   want=$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
   [ -f "$VENV/.stamp-requirements" ] && have=$(cat "$VENV/.stamp-requirements")
   if [ "$want" != "$have" ]; then
-    echo "course.sh: installing requirements.txt into .venv (a few minutes the first time)"
+    echo "course.sh: installing requirements.txt into $VENV (a few minutes the first time)"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet -r requirements.txt
     echo "$want" > "$VENV/.stamp-requirements"

@@ -75,6 +75,8 @@ GPU (optional, Linux + NVIDIA driver): after `bash course.sh lab`, run
 `.venv/bin/pip install "tensorflow[and-cuda]==2.21.0"`.
 """
 
+# The kit's course.sh: its own commands around the repository's find_python and setup_venv (taken from
+# the repository's course.sh when the kit is built, so the two set up Python the same way).
 KIT_COURSE_SH = """\
 #!/usr/bin/env bash
 # The kit's two commands (see README.md):
@@ -85,36 +87,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 ROOT=$(pwd)
 VENV="${COURSE_VENV:-$ROOT/.venv}"
 
-find_python() {
-  for candidate in "${PYTHON:-}" python3.11 python3 python; do
-    [ -n "$candidate" ] || continue
-    if command -v "$candidate" >/dev/null 2>&1 &&
-       "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' 2>/dev/null; then
-      echo "$candidate"; return 0
-    fi
-  done
-  echo "course.sh: Python 3.11 is needed (set PYTHON=/path/to/python3.11)." >&2
-  return 1
-}
-
-setup_venv() {
-  if [ ! -x "$VENV/bin/python" ]; then
-    local py; py=$(find_python)
-    echo "course.sh: creating $VENV with $py"
-    "$py" -m venv "$VENV"
-  fi
-  local want have=""
-  want=$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
-  [ -f "$VENV/.stamp-requirements" ] && have=$(cat "$VENV/.stamp-requirements")
-  if [ "$want" != "$have" ]; then
-    echo "course.sh: installing requirements.txt into $VENV (a few minutes the first time)"
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -r requirements.txt
-    echo "$want" > "$VENV/.stamp-requirements"
-  fi
-}
-
-cmd=${1:-}
+{python_and_venv}cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
   lab)
@@ -136,6 +109,13 @@ case "$cmd" in
     ;;
 esac
 """
+
+def kit_course_sh(repo_course_sh: Path) -> str:
+    """The kit's course.sh, with ``find_python`` and ``setup_venv`` copied from the repository's."""
+    text = repo_course_sh.read_text()
+    start, end = text.index("find_python() {\n"), text.index("\n}\n", text.index("setup_venv() {\n")) + 3
+    return KIT_COURSE_SH.replace("{python_and_venv}", text[start:end] + "\n")
+
 
 KIT_DOCKERFILE = """\
 # JupyterHub / Docker image of the course kit: docker build -t cnn-course-kit . && docker run -p 8888:8888 cnn-course-kit
@@ -355,7 +335,7 @@ def build_student_kit(out: Path, root: Path | None = None, make_zip: bool = True
     write_resnet_architecture(out / "helpers" / "models" / "weights" / "resnet50_signs_architecture.json")
 
     (out / "README.md").write_text(KIT_README)
-    (out / "course.sh").write_text(KIT_COURSE_SH)
+    (out / "course.sh").write_text(kit_course_sh(root / "course.sh"))
     (out / "course.sh").chmod(0o755)
     (out / "Dockerfile").write_text(KIT_DOCKERFILE)
     (out / "pyproject.toml").write_text(KIT_PYPROJECT.format(version=helpers.__version__))
