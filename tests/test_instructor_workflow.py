@@ -8,6 +8,8 @@ for every week's assignment (the benchmark runs it on week 1).
 from __future__ import annotations
 
 import csv
+import html
+import re
 import subprocess
 import sys
 
@@ -16,7 +18,7 @@ import pytest
 
 from helpers.instructor import cli, nbgrader_calls
 from tests import autograde
-from tests.test_instructor_robustness import RIGHT, SOURCE
+from tests.test_instructor_robustness import RIGHT, SOURCE, TOKEN
 
 pytestmark = pytest.mark.slow
 
@@ -73,6 +75,10 @@ def test_release_fetch_submit_collect_autograde_feedback_export(tmp_path):
     assert cli.main(["--root", str(root), "feedback", ASSIGNMENT, "--exchange", str(exchange)]) == 0
     for student in STUDENTS:
         assert (root / "feedback" / student / ASSIGNMENT / "Part_A.html").exists()
+    # alice passes everything: her page shows her tests' visible part, and nothing of the hidden block
+    alice_page = html.unescape(re.sub(r"<[^>]+>", "", (root / "feedback" / "alice" / ASSIGNMENT / "Part_A.html").read_text()))
+    assert "assert add(1, 2) == 3" in alice_page
+    assert "BEGIN HIDDEN TESTS" not in alice_page and TOKEN not in alice_page, "feedback shows the hidden tests"
     home = tmp_path / "home" / "bob"
     _as_student("bob", home, exchange, "fetch_feedback", ASSIGNMENT)
     feedback = list((home / ASSIGNMENT / "feedback").glob("*/Part_A.html"))

@@ -103,9 +103,17 @@ def collect(root: Path, assignment: str, exchange: str | None = None, course_id:
     return students
 
 
+#: nbgrader's feedback preprocessors plus ClearHiddenTests: the feedback page shows each test cell
+#: without its hidden block (nbgrader's default shows it, which hands students the hidden checks'
+#: shapes and seeds). A failing hidden check still shows its message and the line that raised it.
+FEEDBACK_PREPROCESSORS = ("nbgrader.preprocessors.GetGrades", "nbgrader.preprocessors.ClearHiddenTests",
+                          "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor")
+
+
 def feedback(root: Path, assignment: str, exchange: str | None = None, course_id: str | None = None,
              release_to_students: bool = True, log=print) -> None:
-    run_nbgrader(root, "generate_feedback", assignment, "--force")
+    chain = [f"--GenerateFeedback.preprocessors={name}" for name in FEEDBACK_PREPROCESSORS]
+    run_nbgrader(root, "generate_feedback", assignment, "--force", *chain)
     log(f"generated feedback/*/{assignment}/")
     if release_to_students:
         run_nbgrader(root, "release_feedback", assignment, *exchange_args(exchange, course_id))
