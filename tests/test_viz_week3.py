@@ -126,6 +126,22 @@ def _changes(widget, control, value):
     assert widget.image.value != before
 
 
+def test_labels_of_neighbouring_boxes_do_not_overlap():
+    """Two boxes with the same top-left corner: the second label goes inside the box, not onto the first."""
+    boxes = np.array([[50, 40, 90, 80], [52, 41, 100, 90], [0, 0, 20, 20]])
+    places = week3.label_positions(boxes, widths=20, height=10, image_shape=(120, 160))
+    assert places[0] == (50.0, 29.0)          # just above its box
+    assert places[1] == (52.0, 42.0)          # above would hit label 0: just inside its own top edge
+    assert places[2] == (0.0, 1.0)            # no room above the image: inside
+    rects = [(x, y, x + 20, y + 10) for x, y in places]
+    for i in range(3):
+        for j in range(i):
+            a, b = rects[i], rects[j]
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (i, j)
+    with pytest.raises(ValueError, match="height"):
+        week3.label_positions(boxes, 20, 0, (120, 160))
+
+
 def test_widgets_redraw_when_moved():
     loc = week3.LocalisationExplorer()
     _changes(loc, loc.scene, 1)

@@ -149,14 +149,47 @@ def localisation_examples(seed=3, frames=(8, 13, 11), height=144, width=192):
     return out
 
 
-def _draw_box(ax, box, colour, style="-", width=2.0, label=None):
+def _draw_box(ax, box, colour, style="-", width=2.0, label=None, label_at=None):
+    """A box outline; ``label`` above its top-left corner, or with its top-left corner at ``label_at``."""
     from matplotlib.patches import Rectangle
 
     x1, y1, x2, y2 = box
     ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, ec=colour, ls=style, lw=width))
     if label:
-        ax.text(x1, y1 - 2, label, color="black", fontsize=8, va="bottom",
-                bbox=dict(fc=colour, ec="none", alpha=0.8, pad=1))
+        x, y, va = (x1, y1 - 2, "bottom") if label_at is None else (label_at[0], label_at[1], "top")
+        ax.text(x, y, label, color="black", fontsize=8, va=va, bbox=dict(fc=colour, ec="none", alpha=0.8, pad=1))
+
+
+def label_positions(boxes, widths, height: float, image_shape) -> list[tuple[float, float]]:
+    """Top-left corners (x, y) for one label per box such that no two labels overlap where avoidable.
+
+    boxes: (n, 4) corners (x1, y1, x2, y2) in pixels; widths: (n,) label widths and ``height`` the
+    label height, in the same pixels; image_shape: (H, W). Each label tries, in order: just above its
+    box, just inside its top edge, just below its box, then further down in steps of ``height``; the
+    first place that stays in the image and clears every label placed before it wins (else the first
+    place). Returns a list of n (x, y) pairs.
+    """
+    boxes = np.asarray(boxes, float).reshape(-1, 4)
+    widths = np.broadcast_to(np.asarray(widths, float), (len(boxes),))
+    if height <= 0:
+        raise ValueError(f"label_positions: height must be positive, got {height}")
+    h_img, w_img = image_shape[:2]
+    placed: list[tuple[float, float, float, float]] = []
+    out = []
+    for (x1, y1, _x2, y2), w in zip(boxes, widths):
+        x = float(min(max(x1, 0.0), max(w_img - w, 0.0)))
+        tries = [y1 - height - 1, y1 + 1, y2 + 1] + [y2 + 1 + k * height for k in range(1, 4)]
+        choice = None
+        for y in tries:
+            inside = 0 <= y and y + height <= h_img
+            clear = all(x + w <= a or b <= x or y + height <= c or d <= y for a, c, b, d in placed)
+            if inside and clear:
+                choice = y
+                break
+        y = float(choice if choice is not None else min(max(tries[0], 0.0), h_img - height))
+        placed.append((x, y, x + w, y + height))
+        out.append((x, y))
+    return out
 
 
 def _vector_rows(y, y_hat, terms, n_classes):
@@ -606,15 +639,21 @@ class NMSPlayground(widgets.VBox):
         fig = new_figure(4.2, 3.3, dpi=80)
         ax = fig.add_subplot(1, 1, 1)
         ax.imshow(self.photo)
+        ax.set_xlim(0, self.photo.shape[1])
+        ax.set_ylim(self.photo.shape[0], 0)
+        kept = [i for i in range(len(boxes)) if i in r["keep"]]
+        # label size in image pixels: four 8-point characters (about 0.62 em wide each) at this axes' scale
+        ax.apply_aspect()
+        pixels_per_point = self.photo.shape[1] / (ax.get_position().width * fig.get_figwidth() * 72)
+        places = dict(zip(kept, label_positions(boxes[kept], 4 * 0.62 * 8 * pixels_per_point + 2,
+                                                1.35 * 8 * pixels_per_point + 2, self.photo.shape)))
         for i, b in enumerate(boxes):
             if i in r["keep"]:
-                _draw_box(ax, b, "#ff9100" if i == mine else "#00c853", "-", 2.0, f"{scores[i]:.2f}")
+                _draw_box(ax, b, "#ff9100" if i == mine else "#00c853", "-", 2.0, f"{scores[i]:.2f}", places[i])
             elif i in r["suppressed"]:
                 _draw_box(ax, b, "#ff9100" if i == mine else "#e53935", "--", 1.0)
             else:
                 _draw_box(ax, b, "#9e9e9e", ":", 1.0)
-        ax.set_xlim(0, self.photo.shape[1])
-        ax.set_ylim(self.photo.shape[0], 0)
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title(f"{len(r['keep'])} kept of {len(boxes)} candidates", fontsize=10)
@@ -1020,7 +1059,7 @@ __all__ = [
     "ASTRONAUT_LANDMARKS", "OBJECT_CLASSES", "STREET_IDS", "AnchorExplorer", "LocalisationExplorer", "NMSPlayground",
     "ReconstructionViewer", "SegmentationViewer", "all_windows", "classify_regions", "TransposedConvExplorer",
     "YoloGridExplorer", "compare_sliding_windows",
-    "convolutionalise", "crops", "iou", "kmeans_anchors", "landmark_vector", "largest_object", "localisation_examples",
+    "convolutionalise", "crops", "iou", "kmeans_anchors", "label_positions", "landmark_vector", "largest_object", "localisation_examples",
     "localisation_loss", "localisation_target", "mirror_landmarks", "noisy_detections", "non_max_suppression",
     "overlap_counts", "recall", "region_proposals", "segment_boxes", "sliding_window_multiplies", "street_box_shapes",
     "street_objects", "target_to_box", "tiny_encoder_decoder", "transposed_conv2d", "transposed_output_size",
