@@ -30,7 +30,7 @@ import nbformat
 #: Parts of ``helpers`` students never receive.
 EXCLUDED_HELPERS = ("reference", "instructor", "course.py")
 #: Requirements of the instructor's and maintainers' tools only.
-INSTRUCTOR_ONLY_REQUIREMENTS = ("nbgrader", "pytest", "nbval", "playwright", "ruff")
+INSTRUCTOR_ONLY_REQUIREMENTS = ("nbgrader", "pytest", "nbval", "playwright", "ruff", "dask", "psycopg2-binary")
 #: Solution blocks students are given anyway, with why (not counted as leaks).
 GIVEN_SOLUTIONS = {
     "J = alpha * J_content + beta * J_style":
@@ -278,13 +278,17 @@ def write_resnet_architecture(path: Path) -> None:
 
 
 def _kit_requirements(root: Path) -> str:
-    kept = []
+    """The repository's requirements.txt without the instructor-only pins and the comments just above them."""
+    kept, comments = [], []
     for line in (root / "requirements.txt").read_text().splitlines():
-        name = re.split(r"[=<>\[ ]", line.strip(), maxsplit=1)[0].lower()
-        if name in INSTRUCTOR_ONLY_REQUIREMENTS:
+        if line.startswith("#"):
+            comments.append(line)  # belongs to the requirement below it, or ends at a blank line
             continue
-        kept.append(line)
-    text = "\n".join(kept).replace("# tests\n", "")
+        name = re.split(r"[=<>\[ ]", line.strip(), maxsplit=1)[0].lower()
+        if name not in INSTRUCTOR_ONLY_REQUIREMENTS:
+            kept += comments + [line]
+        comments = []
+    text = "\n".join(kept + comments)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
