@@ -17,6 +17,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from helpers.conv import output_size
+from helpers.data.identities import SHOT_TRAITS, make_identities
 from helpers.viz.render import figure_image as _figure_image
 from helpers.viz.render import figure_to_png, new_figure
 from helpers.viz.render import row as _row
@@ -110,43 +111,25 @@ class RecognitionRisk(widgets.VBox):
 # ---------------------------------------------------------------------------------------------
 
 #: Parameters of a drawn face that change from photo to photo of the same person (pose, light,
-#: expression); all others (skin, head shape, hair, eyes, glasses, brows, shirt) make the identity.
-VARYING = ("cx", "cy", "angle", "scale", "turn", "light_x", "light_y", "light_amp", "noise",
-           "smile", "mouth_kind", "mouth_w", "smile_curve", "flat_curve")
+#: expression, clothes); all others (skin, face shape, hair, eyes, nose, glasses, age) make the identity.
+VARYING = SHOT_TRAITS
 
 
 def drawn_people(n_people: int, per_person: int, seed: int = 0, size: int = 32, gray: bool = True):
-    """Photos of ``n_people`` drawn people, ``per_person`` each (the happy-faces generator of
-    :mod:`helpers.data.happy` with the identity parameters fixed per person and pose, lighting,
-    expression and background redrawn for every photo).
+    """Photos of ``n_people`` drawn people, ``per_person`` each (:func:`helpers.data.identities.make_identities`:
+    identity traits fixed per person, pose, lighting, expression and background redrawn for every photo).
 
     Returns (X, y): X (n_people * per_person, size, size) floats in [0, 1] if gray, else
     (..., size, size, 3) uint8; y (n,) int person index, photos of a person consecutive.
     """
-    from helpers.data._draw import _render_chunks
-    from helpers.data.happy import _happy_params
-
     if int(n_people) != n_people or n_people < 2:
         raise ValueError(f"n_people must be an integer >= 2, got {n_people!r}")
     if int(per_person) != per_person or per_person < 1:
         raise ValueError(f"per_person must be an integer >= 1, got {per_person!r}")
-    rng = np.random.default_rng(seed)
-    people = _happy_params(rng, rng.integers(0, 2, n_people))
-    y = np.repeat(np.arange(n_people), per_person)
-    n = len(y)
-    shots = _happy_params(rng, rng.integers(0, 2, n))
-    params = {key: (shots[key] if key in VARYING else value[y]) for key, value in people.items()}
-    params["scale"] = rng.uniform(1.4, 1.48, n)          # same framing, small zoom changes
-    images = _render_chunks(_render_happy_safe, params, n, int(seed) + 1, int(size))
+    images, y = make_identities(int(n_people), int(per_person), int(seed), int(size))
     if gray:
         return images.astype(np.float32).mean(axis=-1) / 255.0, y
     return images, y
-
-
-def _render_happy_safe(params, rng, size):
-    from helpers.data.happy import _render_happy
-
-    return _render_happy(params, rng, size)
 
 
 def faces_grid_figure(images, titles=None, columns: int = 8, scale: float = 0.9, cmap="gray"):
