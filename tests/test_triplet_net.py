@@ -118,3 +118,28 @@ def test_classical_methods_on_drawn_identities():
         assert d.shape == same.shape and same.sum() == 6 * 10        # 6 test people, 10 pairs each
     rows = week4.verification_table(curves, far=0.01)
     assert [r["method"] for r in rows] == list(curves) and "true accepts at 1% false accepts" in rows[0]
+
+
+def test_the_notebook_text_states_the_sizes_its_code_uses():
+    import json
+
+    from tests import REPO
+
+    cells = json.loads((REPO / "source/week4/Face_Recognition.ipynb").read_text())["cells"]
+    text = " ".join("\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown").split())
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert "N_TRAIN, N_TEST, PER_PERSON, STEPS = (20, 10, 5, 10) if FAST else (100, 40, 8, 800)" in code
+    assert "8 of each person; 100 training people, 40 test people" in text
+    assert "800 Adam steps, each on 8 people with 4 photos each" in text
+    assert "(20 and 10 people, 5 photos, 10 steps)" in text
+    assert "dense layer with 32 outputs" in text
+    assert triplet_net.embedding_net().output_shape == (None, 32)
+    import inspect
+
+    defaults = inspect.signature(triplet_net.train_triplets).parameters
+    assert defaults["people"].default == 8 and defaults["per_person"].default == 4
+    # 8 people x 4 photos: every ordered anchor-positive pair gets one negative
+    E = np.random.default_rng(0).normal(size=(32, 4))
+    t = triplet_net.choose_triplets(E, np.repeat(np.arange(8), 4), "semi-hard", np.random.default_rng(0))
+    assert len(t) == 96 and "(96 of them)" in text
+    assert "components=40" in code and "PCA of the training photos, 40 components" in text
