@@ -143,3 +143,35 @@ def test_the_notebook_text_states_the_sizes_its_code_uses():
     t = triplet_net.choose_triplets(E, np.repeat(np.arange(8), 4), "semi-hard", np.random.default_rng(0))
     assert len(t) == 96 and "(96 of them)" in text
     assert "components=40" in code and "PCA of the training photos, 40 components" in text
+
+
+def test_recorded_full_mode_run_supports_the_notebook_text():
+    """Face_Recognition's text after the verification table describes the full-mode run recorded by
+    benchmarks/face_verification.py (two training seeds): each claim holds for both."""
+    import json
+
+    from tests import REPO
+
+    record = json.loads((REPO / "benchmarks/results/face_verification.json").read_text())
+    assert record["far"] == 0.01 and record["steps"] == 800 and set(record["runs"]) == {"0", "1"}
+    for seed, run in record["runs"].items():
+        tar = run["tar_at_far"]
+        classical = ("eigenfaces (PCA)", "Fisherfaces (PCA + LDA)", "SVM on PCA pairs")
+        assert tar["ConvNet, untrained"] <= tar["pixels"], seed                     # "no better than the raw pixels"
+        assert tar["eigenfaces (PCA)"] - tar["pixels"] < 0.05, seed                  # "barely beat the pixels"
+        assert tar["eigenfaces (PCA)"] < tar["SVM on PCA pairs"] < tar["Fisherfaces (PCA + LDA)"], seed
+        assert tar["ConvNet, random triplets"] > max(tar[name] for name in classical), seed
+        assert tar["ConvNet, semi-hard triplets"] > tar["ConvNet, random triplets"], seed
+        training = run["training"]
+        assert training["random"]["active_last_tenth"] < 0.15                        # "small"
+        assert training["semi-hard"]["active_last_tenth"] > 3 * training["random"]["active_last_tenth"]
+        assert training["random"]["seconds"] + training["semi-hard"]["seconds"] < 120   # <= 2 minutes
+        rows = run["recognition"]
+        assert [r["K"] for r in rows] == [5, 10, 20, 30]
+        assert all(0.003 < r["far_pair"] < 0.02 for r in rows)                       # "about 1%"
+        let_in = [r["stranger_accepted"] for r in rows]
+        assert let_in[0] < 0.1 and 0.25 < let_in[-1] < 0.45, seed   # "from a few percent to about a third"
+        assert let_in[-1] > let_in[-2] > let_in[1], seed                             # grows with K
+        recognised = [r["recognised"] for r in rows]
+        assert recognised == sorted(recognised, reverse=True), seed                  # falls with K
+        assert all(abs(r["stranger_accepted"] - r["predicted"]) < 0.1 for r in rows), seed
