@@ -154,6 +154,7 @@ def test_recorded_full_mode_run_supports_the_notebook_text():
 
     record = json.loads((REPO / "benchmarks/results/face_verification.json").read_text())
     assert record["far"] == 0.01 and record["steps"] == 800 and set(record["runs"]) == {"0", "1"}
+    assert record["dlib_at_0.6"]["different_accepted"] > 0.5          # "accepts most pairs of different drawn people"
     for seed, run in record["runs"].items():
         tar = run["tar_at_far"]
         classical = ("eigenfaces (PCA)", "Fisherfaces (PCA + LDA)", "SVM on PCA pairs")
@@ -161,6 +162,7 @@ def test_recorded_full_mode_run_supports_the_notebook_text():
         assert tar["eigenfaces (PCA)"] - tar["pixels"] < 0.05, seed                  # "barely beat the pixels"
         assert tar["eigenfaces (PCA)"] < tar["SVM on PCA pairs"] < tar["Fisherfaces (PCA + LDA)"], seed
         assert tar["ConvNet, random triplets"] > max(tar[name] for name in classical), seed
+        assert tar["dlib ResNet, as trained on real photos"] <= tar["eigenfaces (PCA)"] + 0.005, seed   # "no better"
         assert tar["ConvNet, semi-hard triplets"] > tar["ConvNet, random triplets"], seed
         training = run["training"]
         assert training["random"]["active_last_tenth"] < 0.15                        # "small"
@@ -175,3 +177,8 @@ def test_recorded_full_mode_run_supports_the_notebook_text():
         recognised = [r["recognised"] for r in rows]
         assert recognised == sorted(recognised, reverse=True), seed                  # falls with K
         assert all(abs(r["stranger_accepted"] - r["predicted"]) < 0.1 for r in rows), seed
+
+
+def test_dlib_distances_on_drawn_test_people():
+    d, same = week4.dlib_distances(3, 2, 2, seed=0, size=32)
+    assert d.shape == same.shape == (6,) and same.sum() == 2 and np.all(d >= 0)

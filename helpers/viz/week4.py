@@ -474,6 +474,23 @@ def identity_sets(n_train: int, n_test: int, per_person: int, seed: int = 0, siz
     return {"X_train": X[train], "y_train": y[train], "X_test": X[~train], "y_test": y[~train]}
 
 
+def dlib_distances(n_train: int, n_test: int, per_person: int, seed: int = 0, size: int = 64):
+    """dlib's face embedding (trained on real photos, not retrained) on the test people of
+    :func:`identity_sets` with the same arguments: the colour drawings at ``size`` pixels, the head
+    (the middle 7/8 of the picture) resized to 150x150 chips. Returns (d (P,), same (P,)) over the test
+    pairs i < j, the Euclidean distances dlib's threshold 0.6 applies to."""
+    from skimage.transform import resize
+
+    from helpers.models.face_embedding import CHIP_SIZE, embed
+
+    X, y = drawn_people(int(n_train + n_test), per_person, seed=seed, size=size, gray=False)
+    test = y >= n_train
+    m = size // 16
+    chips = np.stack([resize(x[m:size - m, m:size - m], (CHIP_SIZE, CHIP_SIZE), anti_aliasing=True)
+                      for x in X[test]])
+    return pair_distances(embed(np.round(chips * 255).astype(np.uint8)), y[test])
+
+
 def pair_distances(E, y) -> tuple[np.ndarray, np.ndarray]:
     """Euclidean distances of every pair i < j of embeddings E (m, d) and whether the pair shows one
     person: (d (P,), same (P,) bool), P = m (m - 1) / 2."""
@@ -1017,7 +1034,7 @@ __all__ = [
     "K_CHOICES", "P_CHOICES", "VARYING", "VGG16_STACK",
     "EigenfaceExplorer", "PatchExplorer", "RecognitionRisk", "SignalFilter", "StyleExplorer",
     "ThresholdExplorer", "TripletExplorer",
-    "all_pairs", "classical_distances", "identity_sets", "pair_distances", "recognition_experiment",
+    "all_pairs", "classical_distances", "dlib_distances", "identity_sets", "pair_distances", "recognition_experiment",
     "roc_figure", "roc_points", "threshold_at_far", "verification_rates", "verification_table",
     "conv1d", "patch_border", "conv_output_shape", "content_cost", "crop_patch", "distance_matrix",
     "distance_matrix_figure", "drawn_people", "ecg_like_signal", "eigenfaces_figure", "embed_net",
