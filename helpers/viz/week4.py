@@ -534,7 +534,7 @@ def roc_points(d, same) -> tuple[np.ndarray, np.ndarray]:
 
 def roc_figure(curves: dict, far: float = 0.01):
     """ROC curves {name: (d, same)} on a logarithmic false-accept axis, with ``far`` marked."""
-    fig = new_figure(6.0, 3.8, dpi=85)
+    fig = new_figure(6.0, 3.8 + 0.2 * ((len(curves) + 1) // 2), dpi=85)
     ax = fig.subplots()
     for k, (name, (d, same)) in enumerate(curves.items()):
         x, t = roc_points(d, same)
@@ -549,7 +549,7 @@ def roc_figure(curves: dict, far: float = 0.01):
     ax.set_ylabel("true-accept rate")
     ax.set_title(f"verification ROC on new people (legend: true accepts at {far:g} false accepts)", fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     return fig
 
 
