@@ -76,6 +76,12 @@ MEAN_RGB = (122.782, 117.001, 104.298)
 DISTANCE_THRESHOLD = 0.6
 #: Margin :func:`face_chip` adds around a face box, as a fraction of the box side on each side.
 DEFAULT_PADDING = 0.25
+#: Where a hand-marked face box (eyebrows to chin) lies inside a box of the Tiny-YOLOv2 face detector
+#: (:mod:`helpers.models.tiny_yolo`), as fractions (left, top, right, bottom) of the detector box's width
+#: and height: the detector's boxes reach up over the forehead and a little wider. The mean over the five
+#: course photos the detector finds at score 0.5 (:func:`fit_box_transform`; tests/test_face_embedding.py
+#: refits it and checks the distances with the detector's crops).
+DETECTOR_BOX_TRANSFORM = (0.078, 0.141, 0.935, 0.922)
 
 #: The residual stages after the stem: (block name, channels, downsamples?), in order.
 BLOCKS = (
@@ -321,18 +327,46 @@ def img_to_encoding(image_path, model) -> np.ndarray:
     return np.asarray(model.predict_on_batch(batch), dtype=np.float32).reshape(1, -1)
 
 
+def fit_box_transform(detected_boxes, marked_boxes) -> tuple:
+    """The mean position of ``marked_boxes`` inside ``detected_boxes`` (pairs of (x1, y1, x2, y2)), as
+    fractions (left, top, right, bottom) of the detected boxes' width and height."""
+    detected = np.asarray(detected_boxes, dtype=np.float64).reshape(-1, 4)
+    marked = np.asarray(marked_boxes, dtype=np.float64).reshape(-1, 4)
+    if len(detected) != len(marked) or len(detected) == 0:
+        raise ValueError(f"need as many detected as marked boxes (>= 1), got {len(detected)} and {len(marked)}")
+    size = np.concatenate([detected[:, 2:] - detected[:, :2]] * 2, axis=1)
+    if (size <= 0).any():
+        raise ValueError("detected boxes must have x2 > x1 and y2 > y1")
+    origin = np.concatenate([detected[:, :2]] * 2, axis=1)
+    return tuple(float(v) for v in ((marked - origin) / size).mean(axis=0))
+
+
+def box_from_detector(box, transform=DETECTOR_BOX_TRANSFORM) -> tuple:
+    """A detector's face box (x1, y1, x2, y2) moved to where :func:`face_chip` expects the face (eyebrows
+    to chin): x1 + left * w, y1 + top * h, x1 + right * w, y1 + bottom * h."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    w, h = x2 - x1, y2 - y1
+    if w <= 0 or h <= 0:
+        raise ValueError(f"box must have x2 > x1 and y2 > y1, got {box}")
+    left, top, right, bottom = transform
+    return (x1 + left * w, y1 + top * h, x1 + right * w, y1 + bottom * h)
+
+
 __all__ = [
     "BLOCKS",
     "CHIP_SIZE",
     "DEFAULT_PADDING",
+    "DETECTOR_BOX_TRANSFORM",
     "DISTANCE_THRESHOLD",
     "EMBEDDING_SIZE",
     "MEAN_RGB",
     "WEIGHTS_PATH",
     "WEIGHTS_SHA256",
+    "box_from_detector",
     "dequantized_weights",
     "embed",
     "face_chip",
+    "fit_box_transform",
     "face_embedding_model",
     "img_to_encoding",
     "load_face_embedding",

@@ -17,6 +17,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from helpers.conv import output_size
+from helpers.data.identities import SHOT_TRAITS, make_identities
 from helpers.viz.render import figure_image as _figure_image
 from helpers.viz.render import figure_to_png, new_figure
 from helpers.viz.render import row as _row
@@ -110,43 +111,25 @@ class RecognitionRisk(widgets.VBox):
 # ---------------------------------------------------------------------------------------------
 
 #: Parameters of a drawn face that change from photo to photo of the same person (pose, light,
-#: expression); all others (skin, head shape, hair, eyes, glasses, brows, shirt) make the identity.
-VARYING = ("cx", "cy", "angle", "scale", "turn", "light_x", "light_y", "light_amp", "noise",
-           "smile", "mouth_kind", "mouth_w", "smile_curve", "flat_curve")
+#: expression, clothes); all others (skin, face shape, hair, eyes, nose, glasses, age) make the identity.
+VARYING = SHOT_TRAITS
 
 
 def drawn_people(n_people: int, per_person: int, seed: int = 0, size: int = 32, gray: bool = True):
-    """Photos of ``n_people`` drawn people, ``per_person`` each (the happy-faces generator of
-    :mod:`helpers.data.happy` with the identity parameters fixed per person and pose, lighting,
-    expression and background redrawn for every photo).
+    """Photos of ``n_people`` drawn people, ``per_person`` each (:func:`helpers.data.identities.make_identities`:
+    identity traits fixed per person, pose, lighting, expression and background redrawn for every photo).
 
     Returns (X, y): X (n_people * per_person, size, size) floats in [0, 1] if gray, else
     (..., size, size, 3) uint8; y (n,) int person index, photos of a person consecutive.
     """
-    from helpers.data._draw import _render_chunks
-    from helpers.data.happy import _happy_params
-
     if int(n_people) != n_people or n_people < 2:
         raise ValueError(f"n_people must be an integer >= 2, got {n_people!r}")
     if int(per_person) != per_person or per_person < 1:
         raise ValueError(f"per_person must be an integer >= 1, got {per_person!r}")
-    rng = np.random.default_rng(seed)
-    people = _happy_params(rng, rng.integers(0, 2, n_people))
-    y = np.repeat(np.arange(n_people), per_person)
-    n = len(y)
-    shots = _happy_params(rng, rng.integers(0, 2, n))
-    params = {key: (shots[key] if key in VARYING else value[y]) for key, value in people.items()}
-    params["scale"] = rng.uniform(1.4, 1.48, n)          # same framing, small zoom changes
-    images = _render_chunks(_render_happy_safe, params, n, int(seed) + 1, int(size))
+    images, y = make_identities(int(n_people), int(per_person), int(seed), int(size))
     if gray:
         return images.astype(np.float32).mean(axis=-1) / 255.0, y
     return images, y
-
-
-def _render_happy_safe(params, rng, size):
-    from helpers.data.happy import _render_happy
-
-    return _render_happy(params, rng, size)
 
 
 def faces_grid_figure(images, titles=None, columns: int = 8, scale: float = 0.9, cmap="gray"):
@@ -476,6 +459,196 @@ def all_pairs(y) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(y)
     i, j = np.triu_indices(len(y), k=1)
     return np.stack([i, j], axis=1), (y[i] == y[j]).astype(int)
+
+
+def identity_sets(n_train: int, n_test: int, per_person: int, seed: int = 0, size: int = 32) -> dict:
+    """Grey photos of drawn identities, the training people disjoint from the test people.
+
+    Returns {'X_train': (n_train * per_person, size, size, 1) floats in [0, 1], 'y_train': (.,) int,
+    'X_test', 'y_test'} (test people numbered from n_train on)."""
+    if int(n_train) != n_train or n_train < 2 or int(n_test) != n_test or n_test < 2:
+        raise ValueError(f"n_train and n_test must be integers >= 2, got {n_train!r}, {n_test!r}")
+    X, y = drawn_people(int(n_train + n_test), per_person, seed=seed, size=size, gray=True)
+    train = y < n_train
+    X = X[..., None]
+    return {"X_train": X[train], "y_train": y[train], "X_test": X[~train], "y_test": y[~train]}
+
+
+def dlib_distances(n_train: int, n_test: int, per_person: int, seed: int = 0, size: int = 64):
+    """dlib's face embedding (trained on real photos, not retrained) on the test people of
+    :func:`identity_sets` with the same arguments: the colour drawings at ``size`` pixels, the head
+    (the middle 7/8 of the picture) resized to 150x150 chips. Returns (d (P,), same (P,)) over the test
+    pairs i < j, the Euclidean distances dlib's threshold 0.6 applies to."""
+    from skimage.transform import resize
+
+    from helpers.models.face_embedding import CHIP_SIZE, embed
+
+    X, y = drawn_people(int(n_train + n_test), per_person, seed=seed, size=size, gray=False)
+    test = y >= n_train
+    m = size // 16
+    chips = np.stack([resize(x[m:size - m, m:size - m], (CHIP_SIZE, CHIP_SIZE), anti_aliasing=True)
+                      for x in X[test]])
+    return pair_distances(embed(np.round(chips * 255).astype(np.uint8)), y[test])
+
+
+def pair_distances(E, y) -> tuple[np.ndarray, np.ndarray]:
+    """Euclidean distances of every pair i < j of embeddings E (m, d) and whether the pair shows one
+    person: (d (P,), same (P,) bool), P = m (m - 1) / 2."""
+    E, y = np.asarray(E, dtype=np.float64), np.asarray(y)
+    if E.ndim != 2 or len(E) != len(y):
+        raise ValueError(f"E must be (m, d) with one label per row, got {E.shape} and {y.shape}")
+    i, j = np.triu_indices(len(y), k=1)
+    return distance_matrix(E)[i, j], y[i] == y[j]
+
+
+def threshold_at_far(d, same, far: float = 0.01) -> float:
+    """The largest threshold tau such that at most a share ``far`` of the different-person pairs has
+    d < tau (pairs with d < tau are accepted as "same person")."""
+    d, same = np.asarray(d, dtype=np.float64), np.asarray(same, dtype=bool)
+    if not 0.0 <= far < 1.0:
+        raise ValueError(f"far must be in [0, 1), got {far}")
+    if same.all() or not same.any():
+        raise ValueError("need both same-person and different-person pairs")
+    neg = np.sort(d[~same])
+    allowed = int(np.floor(far * len(neg)))       # this many different-person pairs may fall below tau
+    return float(neg[allowed])
+
+
+def verification_rates(d, same, threshold: float) -> dict:
+    """Decisions d < threshold against the truth: {'tar': share of same-person pairs accepted,
+    'far': share of different-person pairs accepted, 'accuracy': (tar + 1 - far) / 2, the accuracy
+    on as many same- as different-person pairs, 'threshold'}."""
+    d, same = np.asarray(d, dtype=np.float64), np.asarray(same, dtype=bool)
+    accept = d < threshold
+    tar, far = float(accept[same].mean()), float(accept[~same].mean())
+    return {"tar": tar, "far": far, "accuracy": (tar + 1.0 - far) / 2.0, "threshold": float(threshold)}
+
+
+def roc_points(d, same) -> tuple[np.ndarray, np.ndarray]:
+    """The ROC curve of the decision d < tau over all tau: (far (n,), tar (n,)), both increasing."""
+    from sklearn.metrics import roc_curve
+
+    far, tar, _ = roc_curve(np.asarray(same, dtype=int), -np.asarray(d, dtype=np.float64))
+    return far, tar
+
+
+def roc_figure(curves: dict, far: float = 0.01):
+    """ROC curves {name: (d, same)} on a logarithmic false-accept axis, with ``far`` marked."""
+    fig = new_figure(6.0, 3.8 + 0.2 * ((len(curves) + 1) // 2), dpi=85)
+    ax = fig.subplots()
+    for k, (name, (d, same)) in enumerate(curves.items()):
+        x, t = roc_points(d, same)
+        keep = x > 0
+        ax.plot(x[keep], t[keep], lw=1.8, color=f"C{k}",
+                label=f"{name}: {verification_rates(d, same, threshold_at_far(d, same, far))['tar']:.0%}")
+    ax.axvline(far, color="0.4", ls="--", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlim(1e-4, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("false-accept rate (different people accepted)")
+    ax.set_ylabel("true-accept rate")
+    ax.set_title(f"verification ROC on new people (legend: true accepts at {far:g} false accepts)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    return fig
+
+
+def classical_distances(X_train, y_train, X_test, y_test, components: int = 40, svm_pairs: int = 1000,
+                        seed: int = 0) -> tuple[dict, object]:
+    """Eigenfaces, Fisherfaces and an SVM learned on the training people, used to compare every pair
+    of photos of the (other) test people. X (m, H, W[, 1]) grey images, y (m,) person index.
+
+    Returns ({name: (d (P,), same (P,))} over the test pairs i < j, where smaller d means "more likely
+    the same person"; the fitted PCA (for :func:`eigenfaces_figure`)):
+    - 'pixels': Euclidean distance of the raw pixels;
+    - 'eigenfaces (PCA)': distance of the first ``components`` PCA coordinates;
+    - 'Fisherfaces (PCA + LDA)': distance after LDA on the PCA coordinates (people as classes);
+    - 'SVM on PCA pairs': minus the decision value of an RBF SVC trained on |z_a - z_b| of whitened
+      PCA coordinates of ``svm_pairs`` same- and as many different-person training pairs, evaluated
+      on every same-person test pair and at most 8000 different-person ones (rates are shares, so
+      they compare with the other methods' all-pairs rates)."""
+    from threadpoolctl import threadpool_limits
+
+    # small problems: one BLAS thread is as fast, and many times faster on a busy machine
+    with threadpool_limits(1):
+        return _classical_distances(X_train, y_train, X_test, y_test, components, svm_pairs, seed)
+
+
+def _classical_distances(X_train, y_train, X_test, y_test, components, svm_pairs, seed):
+    from sklearn.decomposition import PCA
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.svm import SVC
+
+    A = np.asarray(X_train, dtype=np.float64).reshape(len(X_train), -1)
+    B = np.asarray(X_test, dtype=np.float64).reshape(len(X_test), -1)
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    components = int(min(components, len(A) - 1, A.shape[1]))
+    pca = PCA(components, svd_solver="randomized", random_state=seed).fit(A)
+    lda = LinearDiscriminantAnalysis().fit(pca.transform(A), y_train)
+    white = PCA(components, whiten=True, svd_solver="randomized", random_state=seed).fit(A)
+    out = {"pixels": pair_distances(B, y_test),
+           "eigenfaces (PCA)": pair_distances(pca.transform(B), y_test),
+           "Fisherfaces (PCA + LDA)": pair_distances(lda.transform(pca.transform(B)), y_test)}
+    rng = np.random.default_rng(seed)
+    i, j = np.triu_indices(len(y_train), k=1)
+    same = y_train[i] == y_train[j]
+    pick_same = rng.choice(np.flatnonzero(same), min(svm_pairs, int(same.sum())), replace=False)
+    pick_diff = rng.choice(np.flatnonzero(~same), len(pick_same), replace=False)
+    pick = np.concatenate([pick_same, pick_diff])
+    Z = white.transform(A)
+    svm = SVC(kernel="rbf", C=1.0, gamma="scale").fit(pair_features(Z[i[pick]], Z[j[pick]]), same[pick])
+    Zt = white.transform(B)
+    ti, tj = np.triu_indices(len(y_test), k=1)
+    same_test = y_test[ti] == y_test[tj]
+    diff = np.flatnonzero(~same_test)      # the SVM is slow to evaluate: all same-person test pairs and
+    keep = np.sort(np.concatenate([np.flatnonzero(same_test),                 # at most 8000 others
+                                   rng.choice(diff, min(8000, len(diff)), replace=False)]))
+    scores = svm.decision_function(pair_features(Zt[ti[keep]], Zt[tj[keep]]))
+    out["SVM on PCA pairs"] = (-scores, same_test[keep])
+    return out, pca
+
+
+def verification_table(curves: dict, far: float = 0.01) -> list[dict]:
+    """One row per method {name: (d, same)}: the true-accept rate and balanced accuracy at the
+    threshold that falsely accepts a share ``far`` of the different-person pairs, and the ROC's area."""
+    from sklearn.metrics import roc_auc_score
+
+    rows = []
+    for name, (d, same) in curves.items():
+        r = verification_rates(d, same, threshold_at_far(d, same, far))
+        rows.append({"method": name, f"true accepts at {far:.0%} false accepts": f"{r['tar']:.1%}",
+                     "accuracy (balanced)": f"{r['accuracy']:.1%}",
+                     "ROC area": f"{roc_auc_score(np.asarray(same, dtype=int), -np.asarray(d)):.3f}"})
+    return rows
+
+
+def recognition_experiment(E, y, enrolled: int, threshold: float, seed: int = 0) -> dict:
+    """1:K recognition with the embeddings E (m, d) of photos of people y (m,): ``enrolled`` people
+    (chosen at random) are in the database with one photo each; every other photo of them is a
+    visitor to recognise, every photo of the other people a stranger.
+
+    Returns {'K', 'visitors', 'strangers', 'recognised' (share of visitors matched to the right
+    person under the threshold), 'stranger_accepted' (share of strangers matched to someone),
+    'far_pair' (share of stranger-vs-database comparisons under the threshold), 'predicted'
+    (1 - (1 - far_pair)^K)}."""
+    E, y = np.asarray(E, dtype=np.float64), np.asarray(y)
+    people = np.unique(y)
+    if not 1 <= enrolled < len(people):
+        raise ValueError(f"enrolled must be in [1, {len(people) - 1}], got {enrolled}")
+    rng = np.random.default_rng(seed)
+    members = rng.choice(people, enrolled, replace=False)
+    gallery = np.array([rng.choice(np.flatnonzero(y == p)) for p in members])
+    rest = np.setdiff1d(np.arange(len(y)), gallery)
+    dist = np.linalg.norm(E[rest][:, None] - E[gallery][None], axis=-1)        # (queries, K)
+    is_member = np.isin(y[rest], members)
+    best = dist.argmin(1)
+    hit = dist[np.arange(len(rest)), best] < threshold
+    recognised = hit & (members[best] == y[rest])
+    far_pair = float((dist[~is_member] < threshold).mean())
+    return {"K": int(enrolled), "visitors": int(is_member.sum()), "strangers": int((~is_member).sum()),
+            "recognised": float(recognised[is_member].mean()),
+            "stranger_accepted": float(hit[~is_member].mean()), "far_pair": far_pair,
+            "predicted": false_match_probability(far_pair, enrolled)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -861,7 +1034,9 @@ __all__ = [
     "K_CHOICES", "P_CHOICES", "VARYING", "VGG16_STACK",
     "EigenfaceExplorer", "PatchExplorer", "RecognitionRisk", "SignalFilter", "StyleExplorer",
     "ThresholdExplorer", "TripletExplorer",
-    "all_pairs", "conv1d", "patch_border", "conv_output_shape", "content_cost", "crop_patch", "distance_matrix",
+    "all_pairs", "classical_distances", "dlib_distances", "identity_sets", "pair_distances", "recognition_experiment",
+    "roc_figure", "roc_points", "threshold_at_far", "verification_rates", "verification_table",
+    "conv1d", "patch_border", "conv_output_shape", "content_cost", "crop_patch", "distance_matrix",
     "distance_matrix_figure", "drawn_people", "ecg_like_signal", "eigenfaces_figure", "embed_net",
     "faces_grid_figure", "false_match_probability", "filter_kernel", "gram", "init_embedding_net",
     "layer_style_cost", "moving_ball_video", "nst_cost", "pair_features", "pair_outcomes",
