@@ -68,6 +68,8 @@ def main():
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--eval-every", type=int, default=5)
+    parser.add_argument("--init", type=Path, default=None,
+                        help="continue from a head npz of an earlier run (its run record JSON next to it is kept in the new record)")
     parser.add_argument("--ship", action="store_true")
     args = parser.parse_args()
 
@@ -87,6 +89,12 @@ def main():
     truth = np.stack([u for _, u in targets])
 
     head = sd.build_head()
+    earlier = None
+    if args.init is not None:
+        if not np.allclose(sd.load_head_weights(head, args.init, sha256=None), anchors, atol=1e-3):
+            raise SystemExit(f"{args.init} was trained with other anchors")
+        earlier_record = args.init.with_name("street_detector_run.json")
+        earlier = json.loads(earlier_record.read_text()) if earlier_record.exists() else {"weights": str(args.init)}
     steps_per_epoch = len(fine) // args.batch
     schedule = keras.optimizers.schedules.CosineDecay(args.lr, args.epochs * steps_per_epoch, alpha=0.02)
     optimizer = keras.optimizers.Adam(schedule)
@@ -142,6 +150,7 @@ def main():
                      "all_objects": every, "min_area_px2": MIN_AREA, "objects_min_area": large,
                      "first_16_frames": first},
         "history": history,
+        "continued_from": None if earlier is None else {"train": earlier.get("train"), "history": earlier.get("history")},
         "weights": {"path": str(out.relative_to(ROOT)) if args.ship else str(out), "sha256": file_sha256(out),
                     "bytes": out.stat().st_size},
     }

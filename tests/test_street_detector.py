@@ -122,17 +122,22 @@ def test_notebook_text_quotes_the_run_record():
     record = sd.read_run_record()
     nb = nbformat.read(REPO / "source" / "week3" / "Car_Detection_YOLO.ipynb", as_version=4)
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    part7 = text[text.index("## 7 - "):text.index("## 8 - ")]
+    part7 = " ".join(text[text.index("## 7 - "):text.index("## 8 - ")].split())   # line breaks as spaces
     held_out = record["held_out"]
     quoted = {
         "mAP": f"{held_out['all_objects']['mAP']:.2f}",
         "mAP_min_area": f"{held_out['objects_min_area']['mAP']:.2f}",
-        "frames": f"{record['train']['frames']:,}",
-        "held_out_frames": f"{held_out['frames']}",
+        "frames": f"the {record['train']['frames']:,} training frames",
+        "held_out_frames": f"On the {held_out['frames']} held-out frames",
     }
     for key, value in quoted.items():
         assert f"{{{key}}}" not in part7 and value in part7, (key, value)
     for name, ap in held_out["all_objects"]["per_class"].items():
         assert f"{name} {ap:.2f}" in part7, (name, ap)
+    lights = (held_out["all_objects"]["per_class"]["traffic light"], held_out["objects_min_area"]["per_class"]["traffic light"])
+    assert "traffic lights from {:.2f} to {:.2f}".format(*lights) in part7
+    assert f"under {held_out['min_area_px2']:.0f} square pixels" in part7
+    best = max((e for e in record["history"] if "held_out_mAP50" in e), key=lambda e: e["held_out_mAP50"])
+    assert f"after about {best['epoch']} of the {record['train']['epochs']} epochs" in part7
     assert re.search(r"16 x 24 grid", part7)
     assert json.dumps(record)   # the record is plain JSON
