@@ -946,8 +946,11 @@ def _draw_pedestrian(canvas, cam, p, k, walk_left, left_edge, right_edge, walk_r
     canvas.draw_pixels(px, legs | torso | arms | head, px.of(z_n), colour, PEDESTRIAN, instance)
 
 
-def _boxes_from_instances(instance, ids):
-    """Tight boxes of every instance's visible pixels: lists of (k, 4) float32 and (k,) int64."""
+def _boxes_from_instances(instance, ids, slots=None):
+    """Tight boxes of every instance's visible pixels: lists of (k, 4) float32 and (k,) int64.
+
+    slots: an optional list that receives, per frame, the (k,) instance numbers of the kept boxes
+    (1.._CAR_SLOTS are the car slots, in order)."""
     n, height, width = instance.shape
     boxes, classes = [], []
     present = np.zeros(ids.shape, bool)
@@ -967,17 +970,22 @@ def _boxes_from_instances(instance, ids):
         boxes.append(np.stack([x1[i, keep], y1[i, keep], x2[i, keep], y2[i, keep]], axis=1).astype(np.float32))
         classes.append(ids[i, keep].astype(np.int64))
         remap[i, keep] = np.arange(1, len(keep) + 1)
+        if slots is not None:
+            slots.append(keep)
     instance = np.take_along_axis(remap, instance.reshape(n, -1).astype(np.int64), axis=1).reshape(n, height, width)
     return boxes, classes, instance.astype(np.int16)
 
 
-def _chunks(n, seed, height, width):
+def _chunks(n, seed, height, width, vehicle_types=None):
     """Render frames 0..n-1 in order; yields StreetScenes of at most _CHUNK frames each.
 
     The layout is drawn for a whole chunk of _CHUNK frames whatever is asked for, and the
     textures frame by frame, so frame i is the same picture in make_street_scenes(n, seed) for
     every n > i. Large frames are rendered a few at a time (about _CHUNK frames of 96x128 worth
     of pixels per pass), which bounds the memory and does not change the pictures.
+
+    vehicle_types: an optional list that receives, per frame, a (k,) int64 array with the car
+    type of each box (0 sedan, 1 hatchback/SUV, 2 van, 3 box truck; -1 for boxes of other classes).
     """
     per_pass = max(1, _CHUNK * 96 * 128 // (height * width))
     for chunk, chunk_start in enumerate(range(0, n, _CHUNK)):
@@ -986,7 +994,14 @@ def _chunks(n, seed, height, width):
             stop = min(n, chunk_start + _CHUNK, start + per_pass)
             part = {key: value[start - chunk_start:stop - chunk_start] for key, value in layout.items()}
             rgb, label, instance, ids = _render(part, _FrameNoise(seed, start, stop - start), height, width)
-            boxes, classes, instance = _boxes_from_instances(instance, ids)
+            slots = [] if vehicle_types is not None else None
+            boxes, classes, instance = _boxes_from_instances(instance, ids, slots)
+            if slots is not None:
+                for frame, keep in enumerate(slots):
+                    car = (keep >= 1) & (keep <= _CAR_SLOTS)
+                    types = np.full(len(keep), -1, np.int64)
+                    types[car] = part["car_type"][frame, keep[car] - 1]
+                    vehicle_types.append(types)
             images = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
             yield StreetScenes(images, label, instance, boxes, classes)
 
@@ -1011,6 +1026,39 @@ def make_street_scenes(n, seed, height=96, width=128):
     return StreetScenes(np.concatenate([c.images for c in parts]), np.concatenate([c.masks for c in parts]),
                         np.concatenate([c.instances for c in parts]),
                         [b for c in parts for b in c.boxes], [k for c in parts for k in c.classes])
+
+
+#: Classes of the week-3 street detector: CARLA's one vehicle class split by the car's shape.
+DETECTION_CLASSES = ("car", "truck", "pedestrian", "traffic light", "traffic sign")
+#: Car types (``car_type`` of the layout) that count as "truck": the box truck.
+_TRUCK_TYPES = (3,)
+
+
+def make_detection_scenes(n, seed, height=256, width=384):
+    """Street scenes with boxes labelled for the week-3 detector (:data:`DETECTION_CLASSES`).
+
+    The frames are exactly those of ``make_street_scenes(n, seed, height, width)``. Vehicles are
+    split by their shape: box trucks are "truck" (1), sedans, hatchbacks/SUVs and vans "car" (0);
+    pedestrians are 2, traffic lights 3, traffic signs 4; poles and trees are left out (the
+    generator draws no buses). Returns (images (n, H, W, 3) uint8, boxes: list of n (k, 4) float32
+    (x1, y1, x2, y2) pixel edges, labels: list of n (k,) int64 indices into DETECTION_CLASSES).
+    """
+    n = _integer(n, "n", 1)
+    seed = _integer(seed, "seed", 0)
+    height, width = _check_frame_size(height, width)
+    images, boxes, labels, types = [], [], [], []
+    for part in _chunks(n, seed, height, width, vehicle_types=types):
+        images.append(part.images)
+        boxes.extend(part.boxes)
+        labels.extend(part.classes)
+    out_boxes, out_labels = [], []
+    for frame_boxes, classes, kinds in zip(boxes, labels, types):
+        label = np.select([classes == VEHICLE, classes == PEDESTRIAN, classes == TRAFFIC_LIGHT,
+                           classes == TRAFFIC_SIGN], [np.where(np.isin(kinds, _TRUCK_TYPES), 1, 0), 2, 3, 4], -1)
+        keep = label >= 0
+        out_boxes.append(frame_boxes[keep].reshape(-1, 4))
+        out_labels.append(label[keep].astype(np.int64))
+    return np.concatenate(images), out_boxes, out_labels
 
 
 # --------------------------------------------------------------------------------------------
@@ -1241,7 +1289,7 @@ def save_preview(out_dir, seed=DEFAULT_SEED, n=16):
 
 __all__ = [
     "BOX_CLASSES", "CLASSES_PRESENT", "CLASS_COLOURS", "CLASS_NAMES", "DEFAULT_FRAMES", "DEFAULT_SEED",
-    "N_CLASSES", "StreetScenes", "build_street_cache", "load_street_boxes", "load_street_dataset",
-    "make_street_scenes", "original_street_dir", "overlay_masks", "save_preview", "street_cache_dir",
+    "DETECTION_CLASSES", "N_CLASSES", "StreetScenes", "build_street_cache", "load_street_boxes",
+    "load_street_dataset", "make_detection_scenes", "make_street_scenes", "original_street_dir", "overlay_masks", "save_preview", "street_cache_dir",
     "street_file_lists", "street_fingerprint",
 ]

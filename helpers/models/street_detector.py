@@ -1,0 +1,357 @@
+"""A YOLOv2-style detector for the street scenes of week 3, on a frozen EfficientNet-Lite0 (shipped).
+
+The network, for a (N, 256, 384, 3) RGB frame in [0, 255]:
+
+- the ImageNet EfficientNet-Lite0 backbone (``helpers/models/weights/efficientnet_lite0.npz``),
+  frozen, read at two depths: ``block5c_add`` (stride 16, (N, 16, 24, 112)) and
+  ``block7a_project_bn`` (stride 32, (N, 8, 12, 320));
+- the head trained here (``scripts/train_street_detector.py``): both maps through 1x1 convolutions (96
+  channels), the stride-32 one upsampled x2, concatenated, a 1x1 and two 3x3 convolutions, and a
+  1x1 convolution to ``A * (5 + C)`` = 5 * (5 + 5) = 50 numbers per cell of a 16 x 24 grid,
+  laid out per anchor as x, y, w, h, confidence, class logits: the layout that
+  :func:`helpers.models.tiny_yolo.yolo_head` decodes into (box_xy, box_wh, box_confidence,
+  box_class_probs), as the original course's ``yolo_head`` does.
+
+Only the head's weights are shipped (float16, ``weights/street_detector_head_fp16.npz``, SHA-256
+checked); the anchors (5, in grid cells, from k-means with 1 - IoU as the distance on the training
+boxes) are stored in the same file. Classes: :data:`helpers.data.street.DETECTION_CLASSES`.
+
+Also here, as pure functions for the training script and the tests: k-means anchors
+(:func:`kmeans_anchors`), the YOLOv2 training targets (:func:`yolo_targets`) and loss
+(:func:`yolo_loss`), and evaluation with pycocotools' COCOeval (:func:`coco_average_precision`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from helpers.models import npz_weights
+
+#: Input frames: height, width, channels (RGB in [0, 255]).
+INPUT_SHAPE = (256, 384, 3)
+#: Pixels per grid cell: the grid is 16 x 24.
+STRIDE = 16
+GRID_SHAPE = (INPUT_SHAPE[0] // STRIDE, INPUT_SHAPE[1] // STRIDE)
+#: Backbone layers read by the head (stride 16, stride 32).
+FEATURE_LAYERS = ("block5c_add", "block7a_project_bn")
+CLASS_NAMES = ("car", "truck", "pedestrian", "traffic light", "traffic sign")
+NUM_ANCHORS = 5
+NUM_CLASSES = 5
+HEAD_CHANNELS = 96
+WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "street_detector_head_fp16.npz"
+#: SHA-256 of the shipped head (written by scripts/train_street_detector.py).
+WEIGHTS_SHA256 = "5c765eedf642a19435013f312ab8c3fbf031646c2800f3f7a9be9c6c375d4490"
+RUN_RECORD = Path(__file__).resolve().parent / "street_detector_run.json"
+
+
+# --------------------------------------------------------------------------------------------
+# anchors
+# --------------------------------------------------------------------------------------------
+
+def shape_iou(wh, centroids):
+    """IoU of boxes of sizes wh (N, 2) with boxes of sizes centroids (K, 2), all centred at one point: (N, K)."""
+    wh = np.asarray(wh, dtype=np.float64)
+    centroids = np.asarray(centroids, dtype=np.float64)
+    inter = np.minimum(wh[:, None, 0], centroids[None, :, 0]) * np.minimum(wh[:, None, 1], centroids[None, :, 1])
+    return inter / (wh[:, None].prod(-1) + centroids[None].prod(-1) - inter)
+
+
+def kmeans_anchors(wh, k=5, seed=0, iterations=30):
+    """k-means on box shapes with 1 - IoU as the distance (the week-3 notebook's algorithm).
+
+    wh (N, 2) widths and heights (any unit, all positive); k anchors; centroids start at k boxes
+    drawn with ``default_rng(seed)`` and move to the median of their boxes, ``iterations`` times.
+    Returns (anchors (k, 2) sorted by area, mean IoU of a box with its best anchor).
+    """
+    wh = np.asarray(wh, dtype=np.float64)
+    if wh.ndim != 2 or wh.shape[1] != 2 or len(wh) < k or np.any(wh <= 0):
+        raise ValueError(f"kmeans_anchors: wh must be (N, 2) positive sizes with N >= k = {k}, got shape {wh.shape}")
+    rng = np.random.default_rng(seed)
+    centroids = wh[rng.choice(len(wh), k, replace=False)]
+    for _ in range(iterations):
+        nearest = np.argmax(shape_iou(wh, centroids), axis=1)
+        centroids = np.array([np.median(wh[nearest == j], axis=0) if np.any(nearest == j) else centroids[j]
+                              for j in range(k)])
+    centroids = centroids[np.argsort(centroids.prod(-1))]
+    return centroids, float(shape_iou(wh, centroids).max(axis=1).mean())
+
+
+# --------------------------------------------------------------------------------------------
+# networks
+# --------------------------------------------------------------------------------------------
+
+def feature_extractor():
+    """The frozen backbone: (N, 256, 384, 3) RGB in [0, 255] -> [(N, 16, 24, 112), (N, 8, 12, 320)]."""
+    from helpers.backend import keras
+    from helpers.models import efficientnet_lite
+
+    base = efficientnet_lite.EfficientNetLite0(input_shape=INPUT_SHAPE, include_top=False, weights="imagenet")
+    inputs = keras.Input(shape=INPUT_SHAPE, name="frames")
+    cut = keras.Model(base.input, [base.get_layer(name).output for name in FEATURE_LAYERS], name="backbone")
+    cut.trainable = False
+    outputs = cut(efficientnet_lite.preprocess_input(inputs), training=False)
+    return keras.Model(inputs, outputs, name="street_backbone")
+
+
+def build_head(num_anchors=NUM_ANCHORS, num_classes=NUM_CLASSES, channels=HEAD_CHANNELS):
+    """The trained part: [(N, 16, 24, 112), (N, 8, 12, 320)] -> (N, 16, 24, A * (5 + C)) raw numbers."""
+    from helpers.backend import keras
+
+    layers = keras.layers
+    fine = keras.Input(shape=(None, None, 112), name="stride16")
+    coarse = keras.Input(shape=(None, None, 320), name="stride32")
+
+    def conv_bn(x, filters, size, name):
+        x = layers.Conv2D(filters, size, padding="same", use_bias=False, name=f"{name}_conv")(x)
+        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+        return layers.LeakyReLU(0.1, name=f"{name}_leaky")(x)
+
+    up = layers.UpSampling2D(2, name="up")(conv_bn(coarse, channels, 1, "reduce32"))
+    x = layers.Concatenate(name="merge")([conv_bn(fine, channels, 1, "reduce16"), up])
+    x = conv_bn(x, channels, 1, "mix")
+    x = conv_bn(x, channels, 3, "head1")
+    x = conv_bn(x, channels, 3, "head2")
+    out = layers.Conv2D(num_anchors * (5 + num_classes), 1, name="yolo_output")(x)
+    return keras.Model([fine, coarse], out, name="street_yolo_head")
+
+
+def load_head_weights(head, path=None, sha256=WEIGHTS_SHA256):
+    """Load the shipped head (float16 npz, SHA-256 checked) into ``head``; returns the anchors (5, 2) in cells."""
+    path = npz_weights.verified_file(WEIGHTS_PATH if path is None else path, sha256, "street detector head")
+    with np.load(path) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    anchors = np.asarray(arrays.pop("anchors"), np.float32)
+    npz_weights.set_weights_by_name(head, arrays, path, "street detector head")
+    return anchors
+
+
+def head_arrays(head, anchors):
+    """The head's weights as a dict of float16 arrays ``<layer>/<i>`` plus ``anchors`` (for saving)."""
+    arrays = {"anchors": np.asarray(anchors, np.float32)}
+    for layer in head.layers:
+        for i, w in enumerate(layer.get_weights()):
+            arrays[f"{layer.name}/{i}"] = np.asarray(w, np.float16)
+    return arrays
+
+
+def load_street_detector(path=None, sha256=WEIGHTS_SHA256):
+    """Backbone + shipped head as one Keras model; returns (model, anchors, class_names).
+
+    model: (N, 256, 384, 3) RGB in [0, 255] -> (N, 16, 24, 50) raw numbers, for
+    ``yolo_head(model(frames), anchors, len(class_names))``; anchors (5, 2) in grid cells.
+    """
+    from helpers.backend import keras
+
+    backbone = feature_extractor()
+    head = build_head()
+    anchors = load_head_weights(head, path, sha256)
+    inputs = keras.Input(shape=INPUT_SHAPE, name="frames")
+    model = keras.Model(inputs, head(backbone(inputs)), name="street_detector")
+    return model, anchors, CLASS_NAMES
+
+
+def street_yolo_outputs(model, anchors, frames):
+    """yolo_head's four tensors for frames (N, 256, 384, 3) uint8 or float in [0, 255]."""
+    from helpers.models.tiny_yolo import yolo_head
+
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[1:] != INPUT_SHAPE:
+        raise ValueError(f"street_yolo_outputs: frames must be (N, {INPUT_SHAPE[0]}, {INPUT_SHAPE[1]}, 3), got {frames.shape}")
+    return yolo_head(model(frames.astype(np.float32), training=False), anchors, len(CLASS_NAMES))
+
+
+def detect(raw, anchors, image_shape=INPUT_SHAPE[:2], score_threshold=0.01, iou_threshold=0.5, max_boxes=100):
+    """Detections for scoring (not the notebook's yolo_eval): per-class NMS, low threshold, many boxes.
+
+    raw (N, H, W, A * (5 + C)) network output; anchors (A, 2) cells; image_shape (height, width).
+    Returns a list of N tuples (boxes (m, 4) x1, y1, x2, y2 pixels, scores (m,), classes (m,)),
+    best score first, m <= max_boxes.
+    """
+    from helpers.backend import tf
+    from helpers.models.tiny_yolo import yolo_head
+
+    anchors = np.asarray(anchors, np.float32)
+    box_xy, box_wh, confidence, probs = (np.asarray(v) for v in yolo_head(raw, anchors, len(CLASS_NAMES)))
+    height, width = image_shape
+    scale = np.array([width, height, width, height], np.float32)
+    out = []
+    for xy, wh, conf, prob in zip(box_xy, box_wh, confidence, probs):
+        corners = (np.concatenate([xy - wh / 2, xy + wh / 2], -1) * scale).reshape(-1, 4)
+        scores = (conf * prob).reshape(-1, prob.shape[-1])
+        boxes, kept_scores, classes = [], [], []
+        for c in range(scores.shape[1]):
+            candidates = np.flatnonzero(scores[:, c] >= score_threshold)
+            if len(candidates) == 0:
+                continue
+            yx = corners[candidates][:, [1, 0, 3, 2]]
+            keep = tf.image.non_max_suppression(yx, scores[candidates, c], max_boxes, iou_threshold).numpy()
+            boxes.append(corners[candidates[keep]])
+            kept_scores.append(scores[candidates[keep], c])
+            classes.append(np.full(len(keep), c))
+        if boxes:
+            boxes, kept_scores, classes = np.concatenate(boxes), np.concatenate(kept_scores), np.concatenate(classes)
+            order = np.argsort(-kept_scores, kind="stable")[:max_boxes]
+            out.append((boxes[order], kept_scores[order], classes[order]))
+        else:
+            out.append((np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# training targets and loss
+# --------------------------------------------------------------------------------------------
+
+def yolo_targets(boxes, labels, anchors, grid_shape=GRID_SHAPE, stride=STRIDE, num_classes=NUM_CLASSES,
+                 max_boxes=64):
+    """YOLOv2 targets for one frame.
+
+    boxes (k, 4) x1, y1, x2, y2 pixels; labels (k,) class indices; anchors (A, 2) in cells.
+    Each box goes to the cell holding its centre and to the anchor whose shape fits it best (IoU);
+    when two boxes want the same cell and anchor, the later one wins.
+    Returns (target (H, W, A, 6 + 0) float32: tx, ty (offsets in the cell, 0..1), tw, th
+    (log of size / anchor), object flag, class; padded true boxes (max_boxes, 4) as fractions
+    (x_centre, y_centre, w, h) with zeros beyond k).
+    """
+    gh, gw = grid_shape
+    anchors = np.asarray(anchors, np.float64)
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    labels = np.asarray(labels).reshape(-1)
+    if len(boxes) != len(labels):
+        raise ValueError(f"yolo_targets: {len(boxes)} boxes but {len(labels)} labels")
+    if np.any(labels < 0) or np.any(labels >= num_classes):
+        raise ValueError(f"yolo_targets: labels must lie in [0, {num_classes}), got {labels}")
+    target = np.zeros((gh, gw, len(anchors), 6), np.float32)
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2 / stride            # in cells (x, y)
+    size = np.maximum(boxes[:, 2:] - boxes[:, :2], 1.0) / stride
+    best = np.argmax(shape_iou(size, anchors), axis=1) if len(boxes) else np.zeros(0, int)
+    for (cx, cy), (w, h), a, c in zip(centre, size, best, labels):
+        j, i = min(int(cx), gw - 1), min(int(cy), gh - 1)
+        target[i, j, a] = (cx - j, cy - i, np.log(w / anchors[a, 0]), np.log(h / anchors[a, 1]), 1.0, c)
+    truth = np.zeros((max_boxes, 4), np.float32)
+    k = min(len(boxes), max_boxes)
+    truth[:k, :2] = centre[:k] / (gw, gh)
+    truth[:k, 2:] = size[:k] / (gw, gh)
+    return target, truth
+
+
+def yolo_loss(raw, target, truth, anchors, num_classes=NUM_CLASSES, object_scale=5.0,
+              no_object_scale=1.0, coord_scale=1.0, class_scale=1.0, ignore_iou=0.6):
+    """The YOLOv2 loss, averaged over the batch (a scalar tensor).
+
+    raw (N, H, W, A * (5 + C)) network output; target (N, H, W, A, 6) from :func:`yolo_targets`;
+    truth (N, K, 4) true boxes (x, y, w, h fractions). Terms: objectness (sigmoid cross-entropy,
+    object_scale on the responsible anchors, no_object_scale elsewhere except where the predicted
+    box overlaps a true box by more than ignore_iou), coordinates (cross-entropy of sigmoid(t_x),
+    sigmoid(t_y) with the offsets, squared error of t_w, t_h with the log size ratios, weighted by
+    2 - w * h), classes (softmax cross-entropy) on the responsible anchors.
+    """
+    from helpers.backend import tf
+    from helpers.models.tiny_yolo import yolo_head
+
+    anchors = np.asarray(anchors, np.float32)
+    num_anchors = len(anchors)
+    raw = tf.convert_to_tensor(raw, tf.float32)
+    shape = tf.shape(raw)
+    t = tf.reshape(raw, [shape[0], shape[1], shape[2], num_anchors, 5 + num_classes])
+    box_xy, box_wh, _, _ = yolo_head(raw, anchors, num_classes)
+    # IoU of every predicted box with every true box of its frame: (N, H, W, A, K)
+    p_min, p_max = box_xy - box_wh / 2, box_xy + box_wh / 2
+    truth = tf.convert_to_tensor(truth, tf.float32)[:, None, None, None]
+    t_min, t_max = truth[..., :2] - truth[..., 2:] / 2, truth[..., :2] + truth[..., 2:] / 2
+    inter = tf.reduce_prod(tf.maximum(tf.minimum(p_max[..., None, :], t_max) - tf.maximum(p_min[..., None, :], t_min), 0.0), -1)
+    union = tf.reduce_prod(box_wh, -1)[..., None] + tf.reduce_prod(truth[..., 2:], -1) - inter
+    best_iou = tf.reduce_max(inter / tf.maximum(union, 1e-9), axis=-1)
+    target = tf.convert_to_tensor(target, tf.float32)
+    obj = target[..., 4]
+    noobj = (1.0 - obj) * tf.cast(best_iou < ignore_iou, tf.float32)
+    conf_ce = tf.nn.sigmoid_cross_entropy_with_logits(labels=obj, logits=t[..., 4])
+    conf_loss = object_scale * obj * conf_ce + no_object_scale * noobj * conf_ce
+    grid = tf.cast(tf.stack([shape[2], shape[1]]), tf.float32)
+    scale = 2.0 - tf.reduce_prod(tf.exp(target[..., 2:4]) * anchors / grid, -1)
+    xy_loss = tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=target[..., 0:2], logits=t[..., 0:2]), -1)
+    wh_loss = tf.reduce_sum(tf.square(t[..., 2:4] - target[..., 2:4]), -1)
+    coord_loss = coord_scale * obj * scale * (xy_loss + wh_loss)
+    class_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(target[..., 5], tf.int32), logits=t[..., 5:])
+    class_loss = class_scale * obj * class_ce
+    total = tf.reduce_sum(conf_loss + coord_loss + class_loss, axis=[1, 2, 3])
+    return tf.reduce_mean(total)
+
+
+# --------------------------------------------------------------------------------------------
+# evaluation with pycocotools
+# --------------------------------------------------------------------------------------------
+
+def coco_average_precision(true_boxes, true_labels, detections, class_names=CLASS_NAMES, iou=0.5, min_area=0.0):
+    """AP at one IoU threshold per class and their mean, by pycocotools' COCOeval.
+
+    true_boxes / true_labels: per frame (k, 4) x1, y1, x2, y2 pixels and (k,) class indices;
+    detections: per frame (boxes (m, 4) x1, y1, x2, y2, scores (m,), classes (m,)).
+    min_area: true boxes with a smaller area (pixels) are not counted, and detections of that size
+    that match nothing are not counted as mistakes (COCOeval's area range; 0 counts everything).
+    Returns {"per_class": {name: AP or None when the class has no true box}, "mAP": mean over the
+    classes that have true boxes, "true_boxes": {name: count in the area range}}.
+    """
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    if len(true_boxes) != len(detections) or len(true_boxes) != len(true_labels):
+        raise ValueError("coco_average_precision: true_boxes, true_labels and detections must have one entry per frame")
+    images, annotations, results = [], [], []
+    for i, (boxes, labels, (d_boxes, d_scores, d_classes)) in enumerate(zip(true_boxes, true_labels, detections)):
+        images.append({"id": i})
+        for box, label in zip(np.asarray(boxes, float).reshape(-1, 4), np.asarray(labels).reshape(-1)):
+            w, h = box[2] - box[0], box[3] - box[1]
+            annotations.append({"id": len(annotations) + 1, "image_id": i, "category_id": int(label) + 1,
+                                "bbox": [float(box[0]), float(box[1]), float(w), float(h)], "area": float(w * h),
+                                "iscrowd": 0})
+        for box, score, c in zip(np.asarray(d_boxes, float).reshape(-1, 4), np.asarray(d_scores).reshape(-1),
+                                 np.asarray(d_classes).reshape(-1)):
+            results.append({"image_id": i, "category_id": int(c) + 1, "score": float(score),
+                            "bbox": [float(box[0]), float(box[1]), float(box[2] - box[0]), float(box[3] - box[1])]})
+    gt = COCO()
+    gt.dataset = {"images": images, "annotations": annotations,
+                  "categories": [{"id": k + 1, "name": n} for k, n in enumerate(class_names)]}
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt.createIndex()
+        dt = gt.loadRes(results) if results else COCO()
+        if not results:
+            dt.dataset = {"images": images, "annotations": [], "categories": gt.dataset["categories"]}
+            dt.createIndex()
+        evaluator = COCOeval(gt, dt, "bbox")
+        evaluator.params.iouThrs = np.array([iou])
+        evaluator.params.areaRng = [[float(min_area), 1e10]]
+        evaluator.params.areaRngLbl = ["all"]
+        evaluator.params.maxDets = [100]
+        evaluator.evaluate()
+        evaluator.accumulate()
+    precision = evaluator.eval["precision"][0, :, :, 0, 0]     # (recall points, classes)
+    per_class, counts = {}, {}
+    for k, name in enumerate(class_names):
+        n_true = sum(int(np.sum((np.asarray(lab) == k) & (_areas(b) >= min_area))) for b, lab in zip(true_boxes, true_labels))
+        counts[name] = n_true
+        column = precision[:, k]
+        per_class[name] = float(np.mean(np.maximum(column, 0))) if n_true else None
+    valid = [v for v in per_class.values() if v is not None]
+    return {"per_class": per_class, "mAP": float(np.mean(valid)) if valid else 0.0, "true_boxes": counts}
+
+
+def _areas(boxes):
+    boxes = np.asarray(boxes, float).reshape(-1, 4)
+    return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+
+
+def read_run_record(path=RUN_RECORD):
+    """The training run's record (JSON) as a dict."""
+    return json.loads(Path(path).read_text())
+
+
+__all__ = [
+    "CLASS_NAMES", "FEATURE_LAYERS", "GRID_SHAPE", "INPUT_SHAPE", "NUM_ANCHORS", "STRIDE", "build_head",
+    "coco_average_precision", "detect", "feature_extractor", "head_arrays", "kmeans_anchors", "load_head_weights",
+    "load_street_detector", "read_run_record", "shape_iou", "street_yolo_outputs", "yolo_loss", "yolo_targets",
+]

@@ -1,0 +1,143 @@
+"""The week-3 street detector (helpers.models.street_detector): pieces, shipped head, run record, notebook text."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from helpers.data import street
+from helpers.models import street_detector as sd
+from helpers.models.npz_weights import file_sha256
+from tests import REPO
+
+
+def test_detection_scenes_are_the_street_scenes_with_vehicles_split_by_shape():
+    images, boxes, labels = street.make_detection_scenes(32, seed=5, height=96, width=128)
+    scenes = street.make_street_scenes(32, seed=5, height=96, width=128)
+    assert np.array_equal(images, scenes.images)
+    for b, lab, sb, sc in zip(boxes, labels, scenes.boxes, scenes.classes):
+        kept = np.isin(sc, (street.VEHICLE, street.PEDESTRIAN, street.TRAFFIC_LIGHT, street.TRAFFIC_SIGN))
+        assert np.array_equal(b, sb[kept])
+        assert np.array_equal(lab >= 2, sc[kept] != street.VEHICLE)   # pedestrians, lights and signs are 2, 3, 4
+        assert np.array_equal(lab[lab >= 2], np.select([sc[kept] == street.PEDESTRIAN, sc[kept] == street.TRAFFIC_LIGHT],
+                                                       [2, 3], 4)[lab >= 2])
+    every = np.concatenate(labels)
+    assert set(np.unique(every)) <= set(range(5)) and np.sum(every == 1) > 0 and np.sum(every == 0) > 3 * np.sum(every == 1)
+    assert street.DETECTION_CLASSES == sd.CLASS_NAMES
+
+
+def test_kmeans_anchors_fit_box_shapes_and_check_arguments():
+    rng = np.random.default_rng(0)
+    shapes = np.array([[1.0, 2.0], [4.0, 1.0], [0.3, 0.3]])
+    wh = np.repeat(shapes, 50, axis=0) * rng.uniform(0.95, 1.05, (150, 2))
+    anchors, mean_iou = sd.kmeans_anchors(wh, k=3, seed=1)
+    assert anchors.shape == (3, 2) and mean_iou > 0.9
+    assert np.allclose(anchors, shapes[[2, 0, 1]], rtol=0.06)    # sorted by area
+    with pytest.raises(ValueError, match="kmeans_anchors"):
+        sd.kmeans_anchors(np.zeros((10, 2)))
+
+
+def test_targets_put_each_box_in_its_cell_and_best_anchor():
+    anchors = np.array([[0.5, 1.0], [3.0, 2.0]])
+    boxes = np.array([[40.0, 20.0, 48.0, 36.0], [100.0, 100.0, 148.0, 132.0]])   # centres (44, 28), (124, 116)
+    target, truth = sd.yolo_targets(boxes, [2, 0], anchors, grid_shape=(16, 24), stride=16, max_boxes=4)
+    assert target.shape == (16, 24, 2, 6) and target[..., 4].sum() == 2
+    assert np.allclose(target[1, 2, 0], [44 / 16 - 2, 28 / 16 - 1, 0.0, 0.0, 1.0, 2.0])
+    assert np.allclose(target[7, 7, 1], [124 / 16 - 7, 116 / 16 - 7, 0.0, 0.0, 1.0, 0.0])
+    assert np.allclose(truth[0], [44 / 384, 28 / 256, 8 / 384, 16 / 256]) and not truth[2:].any()
+    with pytest.raises(ValueError, match="labels"):
+        sd.yolo_targets(boxes, [0, 7], anchors)
+
+
+def test_loss_is_small_for_the_perfect_output_and_large_for_a_wrong_one():
+    anchors = np.array([[0.5, 1.0], [3.0, 2.0]], np.float32)
+    boxes = np.array([[40.0, 20.0, 48.0, 36.0]])
+    target, truth = sd.yolo_targets(boxes, [2], anchors, grid_shape=(4, 6), stride=16, num_classes=5)
+    raw = np.full((4, 6, 2, 10), -12.0, np.float32)         # confident "no object" everywhere
+    raw[..., 2:4] = 0.0
+    t = target[1, 2, 0]
+    raw[1, 2, 0, :5] = [np.log(t[0] / (1 - t[0])), np.log(t[1] / (1 - t[1])), 0.0, 0.0, 12.0]
+    raw[1, 2, 0, 5:] = [-9, -9, 9, -9, -9]
+    good = float(sd.yolo_loss(raw.reshape(1, 4, 6, 20), target[None], truth[None], anchors))
+    bad = raw.copy()
+    bad[1, 2, 0, 4] = -12.0                                  # misses the object
+    worse = float(sd.yolo_loss(bad.reshape(1, 4, 6, 20), target[None], truth[None], anchors))
+    # the sigmoid cross-entropy of the offsets is not zero at its optimum: compare with its entropy
+    entropy = -sum(p * np.log(p) + (1 - p) * np.log(1 - p) for p in t[:2])
+    scale = 2 - (8 / 96) * (16 / 64)
+    assert good == pytest.approx(scale * entropy, abs=1e-3) and worse > good + 50
+
+
+def test_coco_average_precision_on_known_detections():
+    truth = [np.array([[0, 0, 10, 10], [20, 20, 40, 40]], float), np.array([[5, 5, 15, 25]], float)]
+    labels = [np.array([0, 1]), np.array([0])]
+    perfect = [(t, np.ones(len(t)), lab) for t, lab in zip(truth, labels)]
+    result = sd.coco_average_precision(truth, labels, perfect, class_names=("a", "b", "c"))
+    assert result["per_class"] == {"a": pytest.approx(1.0), "b": pytest.approx(1.0), "c": None}
+    assert result["mAP"] == pytest.approx(1.0) and result["true_boxes"] == {"a": 2, "b": 1, "c": 0}
+    # one of the two "a" boxes found, plus a higher-scored false alarm: AP of a is about 1/2 x 1/2
+    half = [(np.array([[0, 0, 10, 10], [50, 50, 60, 60]], float), np.array([0.5, 0.9]), np.array([0, 0])),
+            (np.zeros((0, 4)), np.zeros(0), np.zeros(0))]
+    result = sd.coco_average_precision(truth, labels, half, class_names=("a", "b"))
+    assert result["per_class"]["a"] == pytest.approx(0.5 * 51 / 101, abs=0.01) and result["per_class"]["b"] == 0.0
+    # with a minimum area, the small box (100 px²) no longer counts
+    small = sd.coco_average_precision(truth, labels, perfect, class_names=("a", "b"), min_area=150)
+    assert small["true_boxes"] == {"a": 1, "b": 1} and small["mAP"] == pytest.approx(1.0)
+
+
+def test_run_record_describes_the_shipped_head():
+    record = sd.read_run_record()
+    assert sd.WEIGHTS_SHA256 == record["weights"]["sha256"] == file_sha256(sd.WEIGHTS_PATH)
+    assert record["classes"] == list(sd.CLASS_NAMES) and record["grid"] == list(sd.GRID_SHAPE)
+    assert record["held_out"]["evaluator"].startswith("pycocotools COCOeval")
+    with np.load(sd.WEIGHTS_PATH) as z:
+        assert all(z[k].dtype == np.float16 for k in z.files if k != "anchors")
+        assert np.allclose(z["anchors"], record["anchors_cells"], atol=1e-4)
+    train_seeds, held_seeds = record["train"]["chunk_seeds"], record["held_out"]["chunk_seeds"]
+    assert max(held_seeds) < train_seeds[0] or min(held_seeds) > train_seeds[1]   # held-out frames never trained on
+
+
+@pytest.mark.slow
+def test_shipped_detector_reproduces_the_run_records_map_on_held_out_frames():
+    """Backbone + shipped head, live on the first 16 held-out frames (rendered now), scored by COCOeval,
+    give the run record's mAP for those frames (computed from cached float16 features) within 0.03."""
+    record = sd.read_run_record()
+    model, anchors, names = sd.load_street_detector()
+    frames, boxes, labels = street.make_detection_scenes(16, record["held_out"]["chunk_seeds"][0], 256, 384)
+    raw = model(frames.astype(np.float32), training=False)
+    assert raw.shape == (16, 16, 24, 50)
+    outputs = sd.street_yolo_outputs(model, anchors, frames)
+    assert [tuple(t.shape) for t in outputs] == [(16, 16, 24, 5, 2), (16, 16, 24, 5, 2), (16, 16, 24, 5, 1), (16, 16, 24, 5, 5)]
+    result = sd.coco_average_precision(boxes, labels, sd.detect(raw, anchors))
+    assert result["mAP"] == pytest.approx(record["held_out"]["first_16_frames"]["mAP"], abs=0.03)
+
+
+def test_notebook_text_quotes_the_run_record():
+    """Every number of part 7's text that comes from the training run equals the run record."""
+    import nbformat
+
+    record = sd.read_run_record()
+    nb = nbformat.read(REPO / "source" / "week3" / "Car_Detection_YOLO.ipynb", as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    part7 = " ".join(text[text.index("## 7 - "):text.index("## 8 - ")].split())   # line breaks as spaces
+    held_out = record["held_out"]
+    quoted = {
+        "mAP": f"{held_out['all_objects']['mAP']:.2f}",
+        "mAP_min_area": f"{held_out['objects_min_area']['mAP']:.2f}",
+        "frames": f"the {record['train']['frames']:,} training frames",
+        "held_out_frames": f"On the {held_out['frames']} held-out frames",
+    }
+    for key, value in quoted.items():
+        assert f"{{{key}}}" not in part7 and value in part7, (key, value)
+    for name, ap in held_out["all_objects"]["per_class"].items():
+        assert f"{name} {ap:.2f}" in part7, (name, ap)
+    lights = (held_out["all_objects"]["per_class"]["traffic light"], held_out["objects_min_area"]["per_class"]["traffic light"])
+    assert "traffic lights from {:.2f} to {:.2f}".format(*lights) in part7
+    assert f"under {held_out['min_area_px2']:.0f} square pixels" in part7
+    best = max((e for e in record["history"] if "held_out_mAP50" in e), key=lambda e: e["held_out_mAP50"])
+    assert f"after about {best['epoch']} of the {record['train']['epochs']} epochs" in part7
+    assert re.search(r"16 x 24 grid", part7)
+    assert json.dumps(record)   # the record is plain JSON
