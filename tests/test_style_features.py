@@ -125,7 +125,9 @@ def test_recorded_run_is_complete_and_consistent():
         assert curve["step"][0] == 0 and curve["step"][-1] == record["steps"]
         assert run["final"]["judge_J_style"] == curve["judge_J_style"][-1]
         assert run["start"]["judge_J_style"] == curve["judge_J_style"][0]
-        assert run["final"]["J_style"] < run["start"]["J_style"]  # each network lowers its own style cost
+        # every network lowers its own style cost, but the plain softmax (the text says so: it rose)
+        lowered = run["final"]["J_style"] < run["start"]["J_style"]
+        assert lowered == (run is not runs["efficientnet_softmax"]), run["label"]
     # the same start for all three: the judge's first value is the same
     starts = {run["start"]["judge_J_style"] for run in runs.values()}
     assert max(starts) / min(starts) < 1.0001
