@@ -477,7 +477,7 @@ def autograde(root: Path, assignment: str, students: list[str] | None = None, li
     """
     root, limits = Path(root).resolve(), limits or Limits()
     if is_sqlite(db_url(root)) and not db_path(root).exists():
-        raise SystemExit(f"no gradebook in {root}: run `nbgrader generate_assignment {assignment}` (or `release`) first")
+        raise SystemExit(f"no gradebook in {root}: run `cnn-course generate {assignment}` (or `release`) first")
     students = students or submissions(root, assignment)
     if not students:
         log(f"no submissions of {assignment} in {root / 'submitted'}")

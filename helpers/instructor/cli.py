@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from helpers.instructor.autograde import Limits, autograde
-from helpers.instructor.nbgrader_calls import collect, export, feedback, release
+from helpers.instructor.nbgrader_calls import collect, export, feedback, generate, release
 from helpers.instructor.report import report
 
 
@@ -34,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--exchange", help="exchange folder (default: nbgrader config, /srv/nbgrader/exchange)")
         p.add_argument("--course", dest="course_id", help="course id (default: nbgrader config)")
         return p
+
+    p = sub.add_parser("generate", help="regenerate release/ASSIGNMENT from source/ (no exchange)",
+                       description="nbgrader generate_assignment --force, with nbgrader's environment set up.")
+    p.add_argument("assignment")
 
     p = with_exchange(sub.add_parser("release", help="generate release/ASSIGNMENT from source/ and put it in the exchange",
                                      description="nbgrader generate_assignment + release_assignment."))
@@ -103,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.root).resolve()
     if not (root / "nbgrader_config.py").exists():
         print(f"warning: no nbgrader_config.py in {root}", file=sys.stderr)
-    if args.command == "release":
-        release(root, args.assignment, args.exchange, args.course_id, generate=not args.no_generate)
+    if args.command == "generate":
+        generate(root, args.assignment)
+    elif args.command == "release":
+        release(root, args.assignment, args.exchange, args.course_id, generate_first=not args.no_generate)
     elif args.command == "collect":
         collect(root, args.assignment, args.exchange, args.course_id)
     elif args.command == "autograde":

@@ -87,11 +87,19 @@ def submissions(root: Path, assignment: str) -> list[str]:
     return sorted(p.name for p in base.iterdir() if (p / assignment).is_dir() and not p.name.startswith("."))
 
 
+def generate(root: Path, assignment: str, log=print) -> None:
+    """``nbgrader generate_assignment ASSIGNMENT --force``: source/ -> release/ (hidden tests and solutions out).
+
+    Through :func:`nbgrader_env`, so it works without the venv activated (nbgrader needs ``alembic``
+    on PATH; without it, ``--force`` has already emptied release/ASSIGNMENT when it fails)."""
+    run_nbgrader(root, "generate_assignment", assignment, "--force")
+    log(f"generated release/{assignment}/ from source/{assignment}/")
+
+
 def release(root: Path, assignment: str, exchange: str | None = None, course_id: str | None = None,
-            generate: bool = True, log=print) -> None:
-    if generate:
-        run_nbgrader(root, "generate_assignment", assignment, "--force")
-        log(f"generated release/{assignment}/ from source/{assignment}/")
+            generate_first: bool = True, log=print) -> None:
+    if generate_first:
+        generate(root, assignment, log=log)
     run_nbgrader(root, "release_assignment", assignment, "--force", *exchange_args(exchange, course_id))
     log(f"released {assignment} to the exchange")
 
