@@ -1,9 +1,14 @@
 """Train the reference U-Net on the generated street scenes; keep the best checkpoint and a run record.
 
-On 2 shared CPU cores (what the committed run used; see the record for the exact settings)::
+The committed run, on 2 CPU cores shared with other jobs (load 4-9)::
 
     nice -n 10 env PYTHONPATH=. TF_NUM_INTRAOP_THREADS=2 TF_NUM_INTEROP_THREADS=1 \\
-        python scripts/train_unet_street.py --n-filters 16 --train-frames 3000 --time-budget-s 3000
+        python scripts/train_unet_street.py --n-filters 16 --train-frames 4000 --heldout-frames 160 \\
+        --time-budget-s 4000 --learning-rate 2e-3
+
+It planned 8 epochs after the first (about 4.5-7.5 min each), ran 50 minutes and reached on the 160
+held-out frames pixel accuracy 0.932, mean IoU 0.612 (thin classes 0.22-0.38: traffic light, pedestrian,
+pole, fence, wall, traffic sign), still rising slowly at the end; the goal (0.95 / 0.80) needs more.
 
 On a GPU, longer and at the notebook's full size (same script, bigger flags)::
 
@@ -19,8 +24,8 @@ What it does
 - Builds the graded architecture with the instructor reference ``unet_model(n_filters=...)`` (no batch
   norm, as in the original assignment) and trains it with Adam: a linear warm-up over the first
   ``--warmup-epochs`` to ``--learning-rate``, then a cosine to 1% of it at the last planned step.
-  With ``--time-budget-s`` the number of epochs is re-planned after the first epoch so that the
-  cosine ends when the budget does.
+  With ``--time-budget-s`` the number of epochs is re-planned after the first epoch (at most
+  ``--epochs``) so that the cosine ends when the budget does.
 - Loss: cross-entropy on logits weighted per class by ``(median frequency / frequency) ** power``
   (``--class-weight-power``, 0 = plain cross-entropy; Eigen & Fergus 2015's median-frequency
   balancing at power 1), clipped to [0.1, ``--max-class-weight``], frequencies counted on the
@@ -76,7 +81,7 @@ def parse_args(argv=None):
     p.add_argument("--train-seed", type=int, default=1)
     p.add_argument("--heldout-frames", type=int, default=160)
     p.add_argument("--heldout-seed", type=int, default=2)
-    p.add_argument("--epochs", type=int, default=20, help="planned epochs (re-planned with --time-budget-s)")
+    p.add_argument("--epochs", type=int, default=20, help="planned epochs (at most; fewer with --time-budget-s)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--learning-rate", type=float, default=2e-3)
     p.add_argument("--warmup-epochs", type=float, default=0.5)
@@ -260,7 +265,8 @@ def main(argv=None):
             architecture_path_for(args.out_weights).write_text(model.to_json())
         if epoch == 1 and args.time_budget_s > 0:
             per_epoch = time.time() - train_started
-            planned_epochs = max(1, int((args.time_budget_s - (time.time() - started)) // per_epoch) + 1)
+            fits = int((args.time_budget_s - (time.time() - started)) // per_epoch) + 1
+            planned_epochs = max(1, min(args.epochs, fits))
             record["planned_epochs"] = planned_epochs
         write_record()
         print(f"epoch {epoch}/{planned_epochs} loss {entry['loss']:.4f} px {entry['pixel_accuracy']:.4f} "
