@@ -142,6 +142,26 @@ def test_labels_of_neighbouring_boxes_do_not_overlap():
         week3.label_positions(boxes, 20, 0, (120, 160))
 
 
+def test_draw_boxes_labels_avoid_each_other_across_calls():
+    """Two detections drawn by separate calls at the same corner: the second label does not cover the first."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.imshow(np.zeros((120, 160, 3)))
+    week3.draw_boxes(ax, [[40, 50, 80, 90]], ["car 0.95"], color="yellow")                 # (y1, x1, y2, x2)
+    week3.draw_boxes(ax, [[50, 41, 100, 90]], ["car 0.65"], color="cyan", order="xy")     # (x1, y1, x2, y2)
+    assert [p.get_xy() for p in ax.patches] == [(50.0, 40.0), (50.0, 41.0)]
+    fig.canvas.draw()
+    first, second = (t.get_window_extent() for t in ax.texts)
+    assert not first.overlaps(second), (first, second)
+    assert ax.texts[0].get_color() == "black" and ax.texts[1].get_color() == "black"
+    with pytest.raises(ValueError, match="order"):
+        week3.draw_boxes(ax, [[0, 0, 1, 1]], order="xyxy")
+    with pytest.raises(ValueError, match="2 labels for 1 boxes"):
+        week3.draw_boxes(ax, [[0, 0, 1, 1]], ["a", "b"])
+    plt.close(fig)
+
+
 def test_widgets_redraw_when_moved():
     loc = week3.LocalisationExplorer()
     _changes(loc, loc.scene, 1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import time
+import weakref
 
 import ipywidgets as widgets
 import numpy as np
@@ -160,13 +161,14 @@ def _draw_box(ax, box, colour, style="-", width=2.0, label=None, label_at=None):
         ax.text(x, y, label, color="black", fontsize=8, va=va, bbox=dict(fc=colour, ec="none", alpha=0.8, pad=1))
 
 
-def label_positions(boxes, widths, height: float, image_shape) -> list[tuple[float, float]]:
+def label_positions(boxes, widths, height: float, image_shape, occupied=()) -> list[tuple[float, float]]:
     """Top-left corners (x, y) for one label per box such that no two labels overlap where avoidable.
 
     boxes: (n, 4) corners (x1, y1, x2, y2) in pixels; widths: (n,) label widths and ``height`` the
-    label height, in the same pixels; image_shape: (H, W). Each label tries, in order: just above its
-    box, just inside its top edge, just below its box, then further down in steps of ``height``; the
-    first place that stays in the image and clears every label placed before it wins (else the first
+    label height, in the same pixels; image_shape: (H, W); occupied: rectangles (x1, y1, x2, y2) of
+    labels already drawn, to avoid as well. Each label tries, in order: just above its box, just
+    inside its top edge, just below its box, then further down in steps of ``height``; the first
+    place that stays in the image and clears every label placed before it wins (else the first
     place). Returns a list of n (x, y) pairs.
     """
     boxes = np.asarray(boxes, float).reshape(-1, 4)
@@ -174,7 +176,7 @@ def label_positions(boxes, widths, height: float, image_shape) -> list[tuple[flo
     if height <= 0:
         raise ValueError(f"label_positions: height must be positive, got {height}")
     h_img, w_img = image_shape[:2]
-    placed: list[tuple[float, float, float, float]] = []
+    placed: list[tuple[float, float, float, float]] = [tuple(map(float, r)) for r in occupied]
     out = []
     for (x1, y1, _x2, y2), w in zip(boxes, widths):
         x = float(min(max(x1, 0.0), max(w_img - w, 0.0)))
@@ -190,6 +192,47 @@ def label_positions(boxes, widths, height: float, image_shape) -> list[tuple[flo
         placed.append((x, y, x + w, y + height))
         out.append((x, y))
     return out
+
+
+#: label rectangles already drawn by draw_boxes, per matplotlib axis (so later calls avoid them)
+_LABELS_ON = weakref.WeakKeyDictionary()
+
+
+def draw_boxes(ax, boxes, labels=None, color="yellow", order="yx", lw=1.5, fontsize=7) -> None:
+    """Outline boxes on an axis that shows an image, with optional labels that do not overlap.
+
+    boxes: (n, 4) in pixels of the image shown, (y1, x1, y2, x2) when ``order="yx"`` (TensorFlow's
+    convention, what yolo_eval returns) or (x1, y1, x2, y2) when ``order="xy"``; labels: n strings
+    or None. The image size is read from the axis limits (call it after ``imshow``). Labels are
+    placed with :func:`label_positions`, avoiding the labels of earlier calls on the same axis; the
+    text is black or white, whichever reads better on ``color``.
+    """
+    from matplotlib.colors import to_rgb
+    from matplotlib.patches import Rectangle
+
+    if order not in ("yx", "xy"):
+        raise ValueError(f'draw_boxes: order must be "yx" or "xy", got {order!r}')
+    boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
+    if order == "yx":
+        boxes = boxes[:, [1, 0, 3, 2]]
+    if labels is not None and len(labels) != len(boxes):
+        raise ValueError(f"draw_boxes: {len(labels)} labels for {len(boxes)} boxes")
+    for x1, y1, x2, y2 in boxes:
+        ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, color=color, lw=lw))
+    if labels is None or not len(boxes):
+        return
+    width, height = abs(np.diff(ax.get_xlim())[0]), abs(np.diff(ax.get_ylim())[0])
+    ax.apply_aspect()
+    pixels_per_point = width / (ax.get_position().width * ax.figure.get_figwidth() * 72)
+    widths = [len(str(t)) * 0.6 * fontsize * pixels_per_point + 2 for t in labels]
+    tall = 1.3 * fontsize * pixels_per_point + 2
+    occupied = _LABELS_ON.setdefault(ax, [])
+    r, g, b = to_rgb(color)
+    text_colour = "black" if 0.3 * r + 0.6 * g + 0.1 * b > 0.5 else "white"
+    for text, w, (x, y) in zip(labels, widths, label_positions(boxes, widths, tall, (height, width), occupied)):
+        ax.text(x, y, text, color=text_colour, fontsize=fontsize, va="top",
+                bbox=dict(facecolor=color, edgecolor="none", pad=1))
+        occupied.append((x, y, x + w, y + tall))
 
 
 def _vector_rows(y, y_hat, terms, n_classes):
@@ -1058,8 +1101,8 @@ class ReconstructionViewer(widgets.VBox):
 __all__ = [
     "ASTRONAUT_LANDMARKS", "OBJECT_CLASSES", "STREET_IDS", "AnchorExplorer", "LocalisationExplorer", "NMSPlayground",
     "ReconstructionViewer", "SegmentationViewer", "all_windows", "classify_regions", "TransposedConvExplorer",
-    "YoloGridExplorer", "compare_sliding_windows",
-    "convolutionalise", "crops", "iou", "kmeans_anchors", "label_positions", "landmark_vector", "largest_object", "localisation_examples",
+    "YoloGridExplorer", "compare_sliding_windows", "convolutionalise", "crops", "draw_boxes", "iou",
+    "kmeans_anchors", "label_positions", "landmark_vector", "largest_object", "localisation_examples",
     "localisation_loss", "localisation_target", "mirror_landmarks", "noisy_detections", "non_max_suppression",
     "overlap_counts", "recall", "region_proposals", "segment_boxes", "sliding_window_multiplies", "street_box_shapes",
     "street_objects", "target_to_box", "tiny_encoder_decoder", "transposed_conv2d", "transposed_output_size",
