@@ -76,9 +76,14 @@ def test_release_fetch_submit_collect_autograde_feedback_export(tmp_path):
     for student in STUDENTS:
         assert (root / "feedback" / student / ASSIGNMENT / "Part_A.html").exists()
     # alice passes everything: her page shows her tests' visible part, and nothing of the hidden block
-    alice_page = html.unescape(re.sub(r"<[^>]+>", "", (root / "feedback" / "alice" / ASSIGNMENT / "Part_A.html").read_text()))
-    assert "assert add(1, 2) == 3" in alice_page
-    assert "BEGIN HIDDEN TESTS" not in alice_page and TOKEN not in alice_page, "feedback shows the hidden tests"
+    # and bob, whose visible test fails just above the hidden block, gets his error without the hidden
+    # lines that IPython's traceback prints as context
+    pages = {student: html.unescape(re.sub(r"<[^>]+>", "", (root / "feedback" / student / ASSIGNMENT / "Part_A.html").read_text()))
+             for student in ("alice", "bob")}
+    assert "assert add(1, 2) == 3" in pages["alice"]
+    assert "AssertionError" in pages["bob"] and "hidden tests: not shown" in pages["bob"]
+    for student, page in pages.items():
+        assert "BEGIN HIDDEN TESTS" not in page and TOKEN not in page, f"{student}'s feedback shows the hidden tests"
     home = tmp_path / "home" / "bob"
     _as_student("bob", home, exchange, "fetch_feedback", ASSIGNMENT)
     feedback = list((home / ASSIGNMENT / "feedback").glob("*/Part_A.html"))

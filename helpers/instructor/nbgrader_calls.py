@@ -111,11 +111,13 @@ def collect(root: Path, assignment: str, exchange: str | None = None, course_id:
     return students
 
 
-#: nbgrader's feedback preprocessors plus ClearHiddenTests: the feedback page shows each test cell
-#: without its hidden block (nbgrader's default shows it, which hands students the hidden checks'
-#: shapes and seeds). A failing hidden check still shows its message and the line that raised it.
-FEEDBACK_PREPROCESSORS = ("nbgrader.preprocessors.GetGrades", "nbgrader.preprocessors.ClearHiddenTests",
-                          "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor")
+#: nbgrader's feedback preprocessors plus two: the feedback page shows each test cell without its
+#: hidden block, in the code (ClearHiddenTests) and in the traceback's context lines
+#: (feedback_filters.ClearHiddenTracebackLines, first, while the source still has the block).
+#: nbgrader's default shows both, which hands students the hidden checks' shapes and seeds.
+#: A failing check's message (expected, got, likely cause) stays.
+FEEDBACK_PREPROCESSORS = ("nbgrader.preprocessors.GetGrades", "helpers.instructor.feedback_filters.ClearHiddenTracebackLines",
+                          "nbgrader.preprocessors.ClearHiddenTests", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor")
 
 
 def feedback(root: Path, assignment: str, exchange: str | None = None, course_id: str | None = None,
