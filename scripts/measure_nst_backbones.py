@@ -38,7 +38,6 @@ import argparse
 import json
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import skimage.data
@@ -55,10 +54,10 @@ from helpers.models.style_features import (
 )
 from helpers.models.vgg import CONTENT_LAYER_VGG16, STYLE_LAYERS_VGG16, get_layer_outputs, load_vgg16_backbone
 from helpers.reference.neural_style_transfer import compute_content_cost, compute_style_cost
+from helpers.viz.nst_backbones import RECORD_PATH as RECORD
+from helpers.viz.nst_backbones import RESULTS_DIR as OUT_DIR
 from helpers.viz.nst_backbones import mean_saturation
 
-OUT_DIR = Path(__file__).resolve().parents[1] / "helpers" / "viz" / "nst_backbones"
-RECORD = OUT_DIR / "nst_backbones.json"
 ALPHA, BETA = 10.0, 40.0
 LABELS = {"vgg16": "VGG16", "efficientnet": "EfficientNet-Lite0",
           "efficientnet_softmax": "EfficientNet-Lite0 + softmax",

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import nbformat
 
-OUT = Path(__file__).resolve().parents[1] / "helpers" / "viz" / "nst_backbones" / "notebook_full_run.json"
+from helpers.viz.nst_backbones import RESULTS_DIR
+
+OUT = RESULTS_DIR / "notebook_full_run.json"
 
 PATTERNS = {
     "steps_size_seconds": r"(\d+) steps at (\d+) x \d+: ([\d.]+) s per step",

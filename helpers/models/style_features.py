@@ -99,7 +99,8 @@ def efficientnet_style_model(layer_names=None, input_shape=(128, 128, 3), smooth
     name, each (m, n_H_l, n_W_l, n_C_l). Unknown layer names raise ValueError.
     """
     from helpers.backend import keras
-    from helpers.models.efficientnet_lite import EfficientNetLite0
+    from helpers.models.efficientnet_lite import EfficientNetLite0, preprocess_input
+    from helpers.models.vgg import get_layer_outputs
 
     if layer_names is None:
         layer_names = EFFICIENTNET_STYLE_LAYERS + EFFICIENTNET_CONTENT_LAYER
@@ -122,10 +123,9 @@ def efficientnet_style_model(layer_names=None, input_shape=(128, 128, 3), smooth
     if unknown:
         raise ValueError(f"efficientnet_style_model: no layer named {unknown} in EfficientNet-Lite0 "
                          "(see helpers.models.efficientnet_lite.block_names())")
-    features = keras.Model(base.input, [base.get_layer(name).output for name in names])
-    features.trainable = False
+    features = get_layer_outputs(base, names)
     inputs = keras.Input(shape=input_shape, name="rgb_0_1")
-    outputs = features((inputs * 255.0 - 127.0) / 128.0)
+    outputs = features(preprocess_input(inputs * 255.0))
     if smoothing:
         outputs = [keras.layers.Lambda(lambda a, t=t: softmax_smoothing(a, t), name=f"softmax_{i}_{name}")(out)
                    for i, (name, out, t) in enumerate(zip(names, outputs, temperatures))]

@@ -46,9 +46,13 @@ def result_image(key: str) -> np.ndarray:
     """The final image of run ``key`` (one of :data:`RUN_KEYS`): (H, W, 3) float32 in [0, 1]."""
     if key not in RUN_KEYS:
         raise ValueError(f"result_image: key must be one of {RUN_KEYS}, got {key!r}")
+    return _read_image(load_record()["runs"][key]["image"])
+
+
+def _read_image(name: str) -> np.ndarray:
     from PIL import Image
 
-    with Image.open(RESULTS_DIR / load_record()["runs"][key]["image"]) as image:
+    with Image.open(RESULTS_DIR / name) as image:
         return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
 
 
@@ -137,7 +141,7 @@ def comparison_figure(content, style, record: dict | None = None):
               (np.asarray(style).reshape(np.shape(style)[-3:]), "style")]
     for key in RUN_KEYS:
         run = record["runs"][key]
-        panels.append((result_image(key), f"{run['label']}\nVGG16 style cost {run['final']['judge_J_style']:.3g}"))
+        panels.append((_read_image(run["image"]), f"{run['label']}\nVGG16 style cost {run['final']['judge_J_style']:.3g}"))
     fig, axes = plt.subplots(1, len(panels), figsize=(2.5 * len(panels), 2.9))
     for ax, (image, title) in zip(axes, panels):
         ax.imshow(np.clip(image, 0, 1))
