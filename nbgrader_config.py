@@ -19,6 +19,16 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.timeout = 300
 c.Execute.startup_timeout = 120
 
+# Feedback pages (generate_feedback, cnn-course feedback, formgrader's button) without the hidden tests:
+# nbgrader's default shows them in each test cell's code and in the tracebacks' context lines.
+# ClearHiddenTracebackLines reads the hidden block from the source, so it runs before ClearHiddenTests.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "helpers.instructor.feedback_filters.ClearHiddenTracebackLines",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+
 # Do not let a submission's output balloon the gradebook or the feedback pages.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 100

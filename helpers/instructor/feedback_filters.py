@@ -1,6 +1,6 @@
 """What students must not read in their feedback pages: the hidden tests, in the code and in tracebacks.
 
-nbgrader's ``ClearHiddenTests`` (added to ``generate_feedback`` by :func:`nbgrader_calls.feedback`)
+nbgrader's ``ClearHiddenTests`` (in ``GenerateFeedback.preprocessors`` of the course's nbgrader_config.py)
 removes the hidden block from each test cell's source. The cell's error output was written while
 grading, though, and IPython prints two lines of context around the failing line of every frame: a
 visible check failing just above ``### BEGIN HIDDEN TESTS`` shows the first hidden checks, and a

@@ -111,19 +111,10 @@ def collect(root: Path, assignment: str, exchange: str | None = None, course_id:
     return students
 
 
-#: nbgrader's feedback preprocessors plus two: the feedback page shows each test cell without its
-#: hidden block, in the code (ClearHiddenTests) and in the traceback's context lines
-#: (feedback_filters.ClearHiddenTracebackLines, first, while the source still has the block).
-#: nbgrader's default shows both, which hands students the hidden checks' shapes and seeds.
-#: A failing check's message (expected, got, likely cause) stays.
-FEEDBACK_PREPROCESSORS = ("nbgrader.preprocessors.GetGrades", "helpers.instructor.feedback_filters.ClearHiddenTracebackLines",
-                          "nbgrader.preprocessors.ClearHiddenTests", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor")
-
-
 def feedback(root: Path, assignment: str, exchange: str | None = None, course_id: str | None = None,
              release_to_students: bool = True, log=print) -> None:
-    chain = [f"--GenerateFeedback.preprocessors={name}" for name in FEEDBACK_PREPROCESSORS]
-    run_nbgrader(root, "generate_feedback", assignment, "--force", *chain)
+    # the hidden tests stay out of the pages through GenerateFeedback.preprocessors in nbgrader_config.py
+    run_nbgrader(root, "generate_feedback", assignment, "--force")
     log(f"generated feedback/*/{assignment}/")
     if release_to_students:
         run_nbgrader(root, "release_feedback", assignment, *exchange_args(exchange, course_id))
