@@ -32,9 +32,8 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
     backbone = sd.feature_extractor()
     height, width, _ = sd.INPUT_SHAPE
-    # frames of chunk c are frames c*64 .. c*64+63 of make_detection_scenes(n, seed): render them by
-    # asking for the frames up to the chunk's end would redo earlier chunks, so each chunk uses its
-    # own seed offset instead: seed * 1000 + c (frames are deterministic by (seed, frame)).
+    # each chunk renders its own CHUNK frames with the seed seed * 1000 + c (frames are deterministic
+    # by (seed, frame)), so a chunk never re-renders another's frames and an interrupted run resumes
     for chunk in range(args.frames // CHUNK):
         path = args.out / f"seed{args.seed}_{chunk:03d}.npz"
         if path.exists():
@@ -45,7 +44,6 @@ def main():
         fine, coarse = backbone.predict(images.astype(np.float32), batch_size=16, verbose=0)
         partial = path.with_name(path.name + ".partial.npz")
         np.savez(partial, stride16=fine.astype(np.float16), stride32=coarse.astype(np.float16),
-                 images=images if chunk == 0 else np.zeros((0,), np.uint8),
                  counts=np.array([len(b) for b in boxes]), boxes=np.concatenate(boxes).astype(np.float32),
                  labels=np.concatenate(labels).astype(np.int64))
         partial.replace(path)

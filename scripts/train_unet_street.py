@@ -63,8 +63,15 @@ sys.path.insert(0, str(ROOT))
 
 from helpers.backend import keras, tf  # noqa: E402
 from helpers.data.street import CLASS_NAMES, N_CLASSES, make_street_scenes  # noqa: E402
-from helpers.models.npz_weights import load_npz_weights, save_npz_weights  # noqa: E402
-from helpers.models.unet_street import RUN_PATH, WEIGHTS_PATH, architecture_path_for, confusion_matrix, predict_masks, scores_from_confusion  # noqa: E402
+from helpers.models.npz_weights import save_npz_weights  # noqa: E402
+from helpers.models.unet_street import (  # noqa: E402
+    RUN_PATH,
+    WEIGHTS_PATH,
+    architecture_path_for,
+    load_street_unet,
+    predict_masks,
+    segmentation_scores,
+)
 from helpers.reference.image_segmentation_unet import unet_model  # noqa: E402
 
 _STOP = {"requested": False}
@@ -128,7 +135,7 @@ def machine_load():
 
 def evaluate(model, images, masks, batch_size=32):
     """Pixel accuracy, per-class IoU and mean IoU of model on (images uint8, masks) -> dict."""
-    return scores_from_confusion(confusion_matrix(masks, predict_masks(model, images, batch_size), N_CLASSES))
+    return segmentation_scores(masks, predict_masks(model, images, batch_size), N_CLASSES)
 
 
 def main(argv=None):
@@ -232,7 +239,7 @@ def main(argv=None):
     def write_record():
         Path(args.out_record).write_text(json.dumps(record, indent=1) + "\n")
 
-    best = -1.0
+    best, weights_sha256 = -1.0, None
     step = 0
     train_started = time.time()
     for epoch in range(1, 10_000):
@@ -261,7 +268,7 @@ def main(argv=None):
         if scores["mean_iou"] > best:
             best = scores["mean_iou"]
             record["best_epoch"] = epoch
-            save_npz_weights(model, args.out_weights)
+            weights_sha256 = save_npz_weights(model, args.out_weights)
             architecture_path_for(args.out_weights).write_text(model.to_json())
         if epoch == 1 and args.time_budget_s > 0:
             per_epoch = time.time() - train_started
@@ -274,15 +281,13 @@ def main(argv=None):
               + " ".join(f"{k[:6]}={v:.2f}" for k, v in entry["iou"].items()), flush=True)
 
     # the shipped numbers: the saved float16 weights in a fresh model
-    fresh = keras.models.model_from_json(architecture_path_for(args.out_weights).read_text())
-    load_npz_weights(fresh, args.out_weights)
+    fresh = load_street_unet(args.out_weights)
     scores = evaluate(fresh, x_held, y_held)
     record["heldout"] = {"pixel_accuracy": round(scores["pixel_accuracy"], 5),
                          "mean_iou": round(scores["mean_iou"], 5),
                          "iou": {k: round(v, 4) for k, v in scores["iou"].items()},
                          "weights": "float16 file, best epoch"}
-    from helpers.models.npz_weights import file_sha256
-    record["weights_sha256"] = file_sha256(args.out_weights)
+    record["weights_sha256"] = weights_sha256
     record["weights_bytes"] = Path(args.out_weights).stat().st_size
     record["stopped_early"] = bool(_STOP["requested"])
     record["wall_seconds"] = round(time.time() - started, 1)

@@ -41,7 +41,7 @@ GRID_SHAPE = (INPUT_SHAPE[0] // STRIDE, INPUT_SHAPE[1] // STRIDE)
 FEATURE_LAYERS = ("block5c_add", "block7a_project_bn")
 CLASS_NAMES = ("car", "truck", "pedestrian", "traffic light", "traffic sign")
 NUM_ANCHORS = 5
-NUM_CLASSES = 5
+NUM_CLASSES = len(CLASS_NAMES)
 HEAD_CHANNELS = 96
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "street_detector_head_fp16.npz"
 #: SHA-256 of the shipped head (written by scripts/train_street_detector.py).

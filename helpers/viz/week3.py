@@ -194,6 +194,14 @@ def label_positions(boxes, widths, height: float, image_shape, occupied=()) -> l
     return out
 
 
+def _label_sizes(ax, labels, fontsize: float) -> tuple[list[float], float]:
+    """(widths, height) of text labels in the data units (image pixels) of ``ax``, whose limits are set:
+    about 0.6 em per character and 1.3 em of height at ``fontsize`` points, plus the label's padding."""
+    ax.apply_aspect()
+    pixels_per_point = abs(np.diff(ax.get_xlim())[0]) / (ax.get_position().width * ax.figure.get_figwidth() * 72)
+    return [len(str(t)) * 0.6 * fontsize * pixels_per_point + 2 for t in labels], 1.3 * fontsize * pixels_per_point + 2
+
+
 #: label rectangles already drawn by draw_boxes, per matplotlib axis (so later calls avoid them)
 _LABELS_ON = weakref.WeakKeyDictionary()
 
@@ -222,10 +230,7 @@ def draw_boxes(ax, boxes, labels=None, color="yellow", order="yx", lw=1.5, fonts
     if labels is None or not len(boxes):
         return
     width, height = abs(np.diff(ax.get_xlim())[0]), abs(np.diff(ax.get_ylim())[0])
-    ax.apply_aspect()
-    pixels_per_point = width / (ax.get_position().width * ax.figure.get_figwidth() * 72)
-    widths = [len(str(t)) * 0.6 * fontsize * pixels_per_point + 2 for t in labels]
-    tall = 1.3 * fontsize * pixels_per_point + 2
+    widths, tall = _label_sizes(ax, labels, fontsize)
     occupied = _LABELS_ON.setdefault(ax, [])
     r, g, b = to_rgb(color)
     text_colour = "black" if 0.3 * r + 0.6 * g + 0.1 * b > 0.5 else "white"
@@ -685,11 +690,8 @@ class NMSPlayground(widgets.VBox):
         ax.set_xlim(0, self.photo.shape[1])
         ax.set_ylim(self.photo.shape[0], 0)
         kept = [i for i in range(len(boxes)) if i in r["keep"]]
-        # label size in image pixels: four 8-point characters (about 0.62 em wide each) at this axes' scale
-        ax.apply_aspect()
-        pixels_per_point = self.photo.shape[1] / (ax.get_position().width * fig.get_figwidth() * 72)
-        places = dict(zip(kept, label_positions(boxes[kept], 4 * 0.62 * 8 * pixels_per_point + 2,
-                                                1.35 * 8 * pixels_per_point + 2, self.photo.shape)))
+        widths, tall = _label_sizes(ax, [f"{scores[i]:.2f}" for i in kept], fontsize=8)
+        places = dict(zip(kept, label_positions(boxes[kept], widths, tall, self.photo.shape)))
         for i, b in enumerate(boxes):
             if i in r["keep"]:
                 _draw_box(ax, b, "#ff9100" if i == mine else "#00c853", "-", 2.0, f"{scores[i]:.2f}", places[i])
@@ -725,10 +727,9 @@ def wh_iou(wh, anchors) -> np.ndarray:
 
     wh: (n, 2); anchors: (k, 2). Returns (n, k): min(w) * min(h) / (area + area - min(w) * min(h)).
     """
-    wh, anchors = np.asarray(wh, float).reshape(-1, 2), np.asarray(anchors, float).reshape(-1, 2)
-    inter = np.minimum(wh[:, None, 0], anchors[None, :, 0]) * np.minimum(wh[:, None, 1], anchors[None, :, 1])
-    union = (wh[:, 0] * wh[:, 1])[:, None] + (anchors[:, 0] * anchors[:, 1])[None] - inter
-    return inter / union
+    from helpers.models.street_detector import shape_iou
+
+    return shape_iou(np.asarray(wh, float).reshape(-1, 2), np.asarray(anchors, float).reshape(-1, 2))
 
 
 def kmeans_anchors(wh, k, seed=0, iterations=100):
