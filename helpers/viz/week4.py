@@ -17,7 +17,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from helpers.conv import output_size
-from helpers.data.identities import SHOT_TRAITS, make_identities
+from helpers.data.identities import make_identities
 from helpers.viz.render import figure_image as _figure_image
 from helpers.viz.render import figure_to_png, new_figure
 from helpers.viz.render import row as _row
@@ -110,9 +110,6 @@ class RecognitionRisk(widgets.VBox):
 # 2. Drawn people (for eigenfaces, Fisherfaces, SVM and the triplet network)
 # ---------------------------------------------------------------------------------------------
 
-#: Parameters of a drawn face that change from photo to photo of the same person (pose, light,
-#: expression, clothes); all others (skin, face shape, hair, eyes, nose, glasses, age) make the identity.
-VARYING = SHOT_TRAITS
 
 
 def drawn_people(n_people: int, per_person: int, seed: int = 0, size: int = 32, gray: bool = True):
@@ -584,8 +581,9 @@ def _classical_distances(X_train, y_train, X_test, y_test, components, svm_pairs
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     components = int(min(components, len(A) - 1, A.shape[1]))
     pca = PCA(components, svd_solver="randomized", random_state=seed).fit(A)
-    lda = LinearDiscriminantAnalysis().fit(pca.transform(A), y_train)
-    white = PCA(components, whiten=True, svd_solver="randomized", random_state=seed).fit(A)
+    A_pca = pca.transform(A)
+    lda = LinearDiscriminantAnalysis().fit(A_pca, y_train)
+    scale = np.sqrt(pca.explained_variance_)   # whitened PCA coordinates for the SVM (what whiten=True gives)
     out = {"pixels": pair_distances(B, y_test),
            "eigenfaces (PCA)": pair_distances(pca.transform(B), y_test),
            "Fisherfaces (PCA + LDA)": pair_distances(lda.transform(pca.transform(B)), y_test)}
@@ -595,9 +593,9 @@ def _classical_distances(X_train, y_train, X_test, y_test, components, svm_pairs
     pick_same = rng.choice(np.flatnonzero(same), min(svm_pairs, int(same.sum())), replace=False)
     pick_diff = rng.choice(np.flatnonzero(~same), len(pick_same), replace=False)
     pick = np.concatenate([pick_same, pick_diff])
-    Z = white.transform(A)
+    Z = A_pca / scale
     svm = SVC(kernel="rbf", C=1.0, gamma="scale").fit(pair_features(Z[i[pick]], Z[j[pick]]), same[pick])
-    Zt = white.transform(B)
+    Zt = pca.transform(B) / scale
     ti, tj = np.triu_indices(len(y_test), k=1)
     same_test = y_test[ti] == y_test[tj]
     diff = np.flatnonzero(~same_test)      # the SVM is slow to evaluate: all same-person test pairs and
@@ -1031,7 +1029,7 @@ def moving_ball_video(frames: int = 12, size: int = 24, radius: float = 3.0, spe
 
 
 __all__ = [
-    "K_CHOICES", "P_CHOICES", "VARYING", "VGG16_STACK",
+    "K_CHOICES", "P_CHOICES", "VGG16_STACK",
     "EigenfaceExplorer", "PatchExplorer", "RecognitionRisk", "SignalFilter", "StyleExplorer",
     "ThresholdExplorer", "TripletExplorer",
     "all_pairs", "classical_distances", "dlib_distances", "identity_sets", "pair_distances", "recognition_experiment",
