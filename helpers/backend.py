@@ -54,15 +54,25 @@ def _captured_stderr_fd():
         capture.close()
 
 
+#: Keras's backend. The course and its notebooks use TensorFlow; a training script may run on Keras's
+#: JAX or PyTorch backend instead (``KERAS_BACKEND=jax``), e.g. on a GPU machine that has no
+#: TensorFlow. ``tf`` is then None: only code that needs nothing but ``keras`` works there.
+KERAS_BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow").strip() or "tensorflow"
+
 with contextlib.nullcontext() if _SHOW_LOGS else _captured_stderr_fd():
     import keras  # noqa: E402
-    import tensorflow as tf  # noqa: E402
 
-    if not _SHOW_LOGS:
-        tf.get_logger().setLevel("ERROR")
-    # Touch the runtime once so device discovery (and its logging) happens now, while captured.
-    _DEVICES = tf.config.list_physical_devices()
-    tf.constant(0.0).numpy()
+    if KERAS_BACKEND == "tensorflow":
+        import tensorflow as tf  # noqa: E402
+
+        if not _SHOW_LOGS:
+            tf.get_logger().setLevel("ERROR")
+        # Touch the runtime once so device discovery (and its logging) happens now, while captured.
+        _DEVICES = tf.config.list_physical_devices()
+        tf.constant(0.0).numpy()
+    else:
+        tf = None
+        _DEVICES = []
 
 
 def startup_log() -> str:
@@ -81,6 +91,8 @@ def gpus() -> list:
 
 def device_summary() -> str:
     """One line naming the device the notebooks will train on, e.g. ``'CPU (2 threads)'``."""
+    if tf is None:
+        return f"Keras {keras.__version__} on {KERAS_BACKEND}"
     found = gpus()
     if found:
         return f"GPU: {len(found)} device(s), TensorFlow {tf.__version__}"

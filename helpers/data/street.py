@@ -976,8 +976,8 @@ def _boxes_from_instances(instance, ids, slots=None):
     return boxes, classes, instance.astype(np.int16)
 
 
-def _chunks(n, seed, height, width, vehicle_types=None):
-    """Render frames 0..n-1 in order; yields StreetScenes of at most _CHUNK frames each.
+def _chunks(n, seed, height, width, vehicle_types=None, first=0):
+    """Render frames first..first+n-1 in order; yields StreetScenes of at most _CHUNK frames each.
 
     The layout is drawn for a whole chunk of _CHUNK frames whatever is asked for, and the
     textures frame by frame, so frame i is the same picture in make_street_scenes(n, seed) for
@@ -988,10 +988,12 @@ def _chunks(n, seed, height, width, vehicle_types=None):
     type of each box (0 sedan, 1 hatchback/SUV, 2 van, 3 box truck; -1 for boxes of other classes).
     """
     per_pass = max(1, _CHUNK * 96 * 128 // (height * width))
-    for chunk, chunk_start in enumerate(range(0, n, _CHUNK)):
+    end = first + n
+    for chunk in range(first // _CHUNK, (end - 1) // _CHUNK + 1):
+        chunk_start = chunk * _CHUNK
         layout = _scene_parameters(np.random.default_rng([seed, chunk, 0]), _CHUNK)
-        for start in range(chunk_start, min(n, chunk_start + _CHUNK), per_pass):
-            stop = min(n, chunk_start + _CHUNK, start + per_pass)
+        for start in range(max(first, chunk_start), min(end, chunk_start + _CHUNK), per_pass):
+            stop = min(end, chunk_start + _CHUNK, start + per_pass)
             part = {key: value[start - chunk_start:stop - chunk_start] for key, value in layout.items()}
             rgb, label, instance, ids = _render(part, _FrameNoise(seed, start, stop - start), height, width)
             slots = [] if vehicle_types is not None else None
@@ -1006,13 +1008,15 @@ def _chunks(n, seed, height, width, vehicle_types=None):
             yield StreetScenes(images, label, instance, boxes, classes)
 
 
-def make_street_scenes(n, seed, height=96, width=128):
+def make_street_scenes(n, seed, height=96, width=128, first=0):
     """Render n street scenes; deterministic by seed.
 
     Parameters: n frames (>= 1), seed (non-negative int), frame height and width in pixels
-    (32..1024 each, width/height between 0.5 and 3). Frame i depends on (seed, i) only: the first
-    frames of a longer run are the same pictures, and a larger size shows the same streets in more
-    detail (only the per-pixel grain and sensor noise differ).
+    (32..1024 each, width/height between 0.5 and 3), first: index of the first frame (default 0).
+    Frame i depends on (seed, i) only: the first frames of a longer run are the same pictures,
+    ``first`` renders frames first..first+n-1 of that run (so parts can be rendered in parallel),
+    and a larger size shows the same streets in more detail (only the per-pixel grain and sensor
+    noise differ).
 
     Returns a :class:`StreetScenes`: images (n, H, W, 3) uint8, masks (n, H, W) uint8 CARLA class
     ids (those of ``CLASSES_PRESENT``), instances (n, H, W) int16 (k + 1 = the k-th box of that
@@ -1022,7 +1026,8 @@ def make_street_scenes(n, seed, height=96, width=128):
     n = _integer(n, "n", 1)
     seed = _integer(seed, "seed", 0)
     height, width = _check_frame_size(height, width)
-    parts = list(_chunks(n, seed, height, width))
+    first = _integer(first, "first", 0)
+    parts = list(_chunks(n, seed, height, width, first=first))
     return StreetScenes(np.concatenate([c.images for c in parts]), np.concatenate([c.masks for c in parts]),
                         np.concatenate([c.instances for c in parts]),
                         [b for c in parts for b in c.boxes], [k for c in parts for k in c.classes])
@@ -1290,6 +1295,7 @@ def save_preview(out_dir, seed=DEFAULT_SEED, n=16):
 __all__ = [
     "BOX_CLASSES", "CLASSES_PRESENT", "CLASS_COLOURS", "CLASS_NAMES", "DEFAULT_FRAMES", "DEFAULT_SEED",
     "DETECTION_CLASSES", "N_CLASSES", "StreetScenes", "build_street_cache", "load_street_boxes",
-    "load_street_dataset", "make_detection_scenes", "make_street_scenes", "original_street_dir", "overlay_masks", "save_preview", "street_cache_dir",
+    "load_street_dataset", "make_detection_scenes", "make_street_scenes", "original_street_dir", "overlay_masks",
+    "save_preview", "street_cache_dir",
     "street_file_lists", "street_fingerprint",
 ]
