@@ -71,6 +71,73 @@ def test_loss_is_small_for_the_perfect_output_and_large_for_a_wrong_one():
     assert good == pytest.approx(scale * entropy, abs=1e-3) and worse > good + 50
 
 
+def _yolo_loss_in_tensorflow(raw, target, truth, anchors, num_classes=5, object_scale=5.0, no_object_scale=1.0,
+                             coord_scale=1.0, class_scale=1.0, ignore_iou=0.6):
+    """yolo_loss as it was written in TensorFlow ops (trained the shipped head), kept to check keras.ops'."""
+    from helpers.backend import tf
+    from helpers.models.tiny_yolo import yolo_head
+
+    anchors = np.asarray(anchors, np.float32)
+    raw = tf.convert_to_tensor(raw, tf.float32)
+    shape = tf.shape(raw)
+    t = tf.reshape(raw, [shape[0], shape[1], shape[2], len(anchors), 5 + num_classes])
+    box_xy, box_wh, _, _ = yolo_head(raw, anchors, num_classes)
+    p_min, p_max = box_xy - box_wh / 2, box_xy + box_wh / 2
+    truth = tf.convert_to_tensor(truth, tf.float32)[:, None, None, None]
+    t_min, t_max = truth[..., :2] - truth[..., 2:] / 2, truth[..., :2] + truth[..., 2:] / 2
+    inter = tf.reduce_prod(tf.maximum(tf.minimum(p_max[..., None, :], t_max) - tf.maximum(p_min[..., None, :], t_min), 0.0), -1)
+    union = tf.reduce_prod(box_wh, -1)[..., None] + tf.reduce_prod(truth[..., 2:], -1) - inter
+    best_iou = tf.reduce_max(inter / tf.maximum(union, 1e-9), axis=-1)
+    target = tf.convert_to_tensor(target, tf.float32)
+    obj = target[..., 4]
+    noobj = (1.0 - obj) * tf.cast(best_iou < ignore_iou, tf.float32)
+    conf_ce = tf.nn.sigmoid_cross_entropy_with_logits(labels=obj, logits=t[..., 4])
+    conf_loss = object_scale * obj * conf_ce + no_object_scale * noobj * conf_ce
+    grid = tf.cast(tf.stack([shape[2], shape[1]]), tf.float32)
+    scale = 2.0 - tf.reduce_prod(tf.exp(target[..., 2:4]) * anchors / grid, -1)
+    xy_loss = tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=target[..., 0:2], logits=t[..., 0:2]), -1)
+    wh_loss = tf.reduce_sum(tf.square(t[..., 2:4] - target[..., 2:4]), -1)
+    coord_loss = coord_scale * obj * scale * (xy_loss + wh_loss)
+    class_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(target[..., 5], tf.int32), logits=t[..., 5:])
+    total = tf.reduce_sum(conf_loss + coord_loss + class_scale * obj * class_ce, axis=[1, 2, 3])
+    return tf.reduce_mean(total)
+
+
+def test_keras_ops_loss_equals_the_tensorflow_loss_and_packs_for_compile():
+    """yolo_loss (keras.ops, trains under JAX too) gives the TensorFlow version's numbers on random
+    outputs and real targets; packed_yolo_loss on pack_targets' array gives the same."""
+    images, boxes, labels = street.make_detection_scenes(4, seed=3, height=256, width=384)
+    anchors = np.array([[0.2, 0.4], [0.6, 0.7], [1.0, 1.4], [2.1, 2.0], [5.2, 4.2]], np.float32)
+    targets = [sd.yolo_targets(b, c, anchors) for b, c in zip(boxes, labels)]
+    target, truth = np.stack([t for t, _ in targets]), np.stack([u for _, u in targets])
+    assert target[..., 4].sum() > 10
+    rng = np.random.default_rng(0)
+    for spread in (0.5, 3.0):
+        raw = rng.normal(0.0, spread, (4, 16, 24, 50)).astype(np.float32)
+        new = float(sd.yolo_loss(raw, target, truth, anchors))
+        old = float(_yolo_loss_in_tensorflow(raw, target, truth, anchors))
+        assert new == pytest.approx(old, rel=1e-5)
+        packed = float(sd.packed_yolo_loss(anchors)(sd.pack_targets(target, truth), raw))
+        assert packed == pytest.approx(old, rel=1e-5)
+        scaled = dict(object_scale=2.0, no_object_scale=0.5, coord_scale=3.0, class_scale=1.5, ignore_iou=0.3)
+        assert float(sd.yolo_loss(raw, target, truth, anchors, **scaled)) == pytest.approx(
+            float(_yolo_loss_in_tensorflow(raw, target, truth, anchors, **scaled)), rel=1e-5)
+
+
+def test_detection_scenes_render_any_range_and_flip_with_their_boxes():
+    images, boxes, labels = street.make_detection_scenes(6, seed=4, height=64, width=96)
+    part, part_boxes, part_labels = street.make_detection_scenes(3, seed=4, height=64, width=96, first=2)
+    assert np.array_equal(part, images[2:5])
+    assert all(np.array_equal(a, b) for a, b in zip(part_boxes, boxes[2:5]))
+    assert all(np.array_equal(a, b) for a, b in zip(part_labels, labels[2:5]))
+    flipped = sd.flip_boxes(np.array([[10.0, 5.0, 30.0, 20.0]]), width=96)
+    assert np.array_equal(flipped, [[66.0, 5.0, 86.0, 20.0]])
+    # a box of a frame covers the same pixels in the mirrored frame
+    b = boxes[0][0].astype(int)
+    m = sd.flip_boxes(boxes[0][:1], width=96)[0].astype(int)
+    assert np.array_equal(images[0, b[1]:b[3], b[0]:b[2]][:, ::-1], images[0][:, ::-1][m[1]:m[3], m[0]:m[2]])
+
+
 def test_coco_average_precision_on_known_detections():
     truth = [np.array([[0, 0, 10, 10], [20, 20, 40, 40]], float), np.array([[5, 5, 15, 25]], float)]
     labels = [np.array([0, 1]), np.array([0])]

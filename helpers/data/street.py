@@ -1039,10 +1039,11 @@ DETECTION_CLASSES = ("car", "truck", "pedestrian", "traffic light", "traffic sig
 _TRUCK_TYPES = (3,)
 
 
-def make_detection_scenes(n, seed, height=256, width=384):
+def make_detection_scenes(n, seed, height=256, width=384, first=0):
     """Street scenes with boxes labelled for the week-3 detector (:data:`DETECTION_CLASSES`).
 
-    The frames are exactly those of ``make_street_scenes(n, seed, height, width)``. Vehicles are
+    The frames are exactly those of ``make_street_scenes(n, seed, height, width, first)`` (frames
+    first..first+n-1 of the run of that seed; frame i depends on (seed, i) only). Vehicles are
     split by their shape: box trucks are "truck" (1), sedans, hatchbacks/SUVs and vans "car" (0);
     pedestrians are 2, traffic lights 3, traffic signs 4; poles and trees are left out (the
     generator draws no buses). Returns (images (n, H, W, 3) uint8, boxes: list of n (k, 4) float32
@@ -1051,8 +1052,9 @@ def make_detection_scenes(n, seed, height=256, width=384):
     n = _integer(n, "n", 1)
     seed = _integer(seed, "seed", 0)
     height, width = _check_frame_size(height, width)
+    first = _integer(first, "first", 0)
     images, boxes, labels, types = [], [], [], []
-    for part in _chunks(n, seed, height, width, vehicle_types=types):
+    for part in _chunks(n, seed, height, width, vehicle_types=types, first=first):
         images.append(part.images)
         boxes.extend(part.boxes)
         labels.extend(part.classes)

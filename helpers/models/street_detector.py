@@ -239,9 +239,24 @@ def yolo_targets(boxes, labels, anchors, grid_shape=GRID_SHAPE, stride=STRIDE, n
     return target, truth
 
 
+def flip_boxes(boxes, width=INPUT_SHAPE[1]):
+    """Boxes (k, 4) x1, y1, x2, y2 pixels of a frame ``width`` pixels wide, mirrored left-right
+    (as the frame ``image[:, ::-1]``)."""
+    boxes = np.asarray(boxes).reshape(-1, 4)
+    return np.stack([width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], axis=1).astype(boxes.dtype)
+
+
+def _sigmoid_cross_entropy(labels, logits):
+    """``tf.nn.sigmoid_cross_entropy_with_logits`` in keras.ops (the same numerically stable form)."""
+    from helpers.backend import keras
+
+    ops = keras.ops
+    return ops.maximum(logits, 0.0) - logits * labels + ops.log1p(ops.exp(-ops.abs(logits)))
+
+
 def yolo_loss(raw, target, truth, anchors, num_classes=NUM_CLASSES, object_scale=5.0,
               no_object_scale=1.0, coord_scale=1.0, class_scale=1.0, ignore_iou=0.6):
-    """The YOLOv2 loss, averaged over the batch (a scalar tensor).
+    """The YOLOv2 loss, averaged over the batch (a scalar tensor of Keras's backend).
 
     raw (N, H, W, A * (5 + C)) network output; target (N, H, W, A, 6) from :func:`yolo_targets`;
     truth (N, K, 4) true boxes (x, y, w, h fractions). Terms: objectness (sigmoid cross-entropy,
@@ -249,37 +264,69 @@ def yolo_loss(raw, target, truth, anchors, num_classes=NUM_CLASSES, object_scale
     box overlaps a true box by more than ignore_iou), coordinates (cross-entropy of sigmoid(t_x),
     sigmoid(t_y) with the offsets, squared error of t_w, t_h with the log size ratios, weighted by
     2 - w * h), classes (softmax cross-entropy) on the responsible anchors.
-    """
-    from helpers.backend import tf
-    from helpers.models.tiny_yolo import yolo_head
 
+    Written in ``keras.ops`` only, so it also trains under Keras's JAX backend (no TensorFlow);
+    boxes are decoded as :func:`helpers.models.tiny_yolo.yolo_head` decodes them.
+    """
+    from helpers.backend import keras
+
+    ops = keras.ops
     anchors = np.asarray(anchors, np.float32)
     num_anchors = len(anchors)
-    raw = tf.convert_to_tensor(raw, tf.float32)
-    shape = tf.shape(raw)
-    t = tf.reshape(raw, [shape[0], shape[1], shape[2], num_anchors, 5 + num_classes])
-    box_xy, box_wh, _, _ = yolo_head(raw, anchors, num_classes)
+    raw = ops.convert_to_tensor(raw, "float32")
+    _, height, width, _ = ops.shape(raw)
+    t = ops.reshape(raw, (-1, height, width, num_anchors, 5 + num_classes))
+    # yolo_head's decoding: box centres and sizes as fractions of the frame, (x, y) order
+    columns, rows = ops.meshgrid(ops.arange(width), ops.arange(height))
+    cell = ops.cast(ops.stack([columns, rows], axis=-1), "float32")[None, :, :, None, :]
+    grid = ops.cast(ops.stack([width, height]), "float32")
+    box_xy = (ops.sigmoid(t[..., 0:2]) + cell) / grid
+    box_wh = ops.exp(t[..., 2:4]) * anchors / grid
     # IoU of every predicted box with every true box of its frame: (N, H, W, A, K)
     p_min, p_max = box_xy - box_wh / 2, box_xy + box_wh / 2
-    truth = tf.convert_to_tensor(truth, tf.float32)[:, None, None, None]
+    truth = ops.convert_to_tensor(truth, "float32")[:, None, None, None]
     t_min, t_max = truth[..., :2] - truth[..., 2:] / 2, truth[..., :2] + truth[..., 2:] / 2
-    inter = tf.reduce_prod(tf.maximum(tf.minimum(p_max[..., None, :], t_max) - tf.maximum(p_min[..., None, :], t_min), 0.0), -1)
-    union = tf.reduce_prod(box_wh, -1)[..., None] + tf.reduce_prod(truth[..., 2:], -1) - inter
-    best_iou = tf.reduce_max(inter / tf.maximum(union, 1e-9), axis=-1)
-    target = tf.convert_to_tensor(target, tf.float32)
+    inter = ops.prod(ops.maximum(ops.minimum(p_max[..., None, :], t_max) - ops.maximum(p_min[..., None, :], t_min), 0.0), -1)
+    union = ops.prod(box_wh, -1)[..., None] + ops.prod(truth[..., 2:], -1) - inter
+    best_iou = ops.max(inter / ops.maximum(union, 1e-9), axis=-1)
+    target = ops.convert_to_tensor(target, "float32")
     obj = target[..., 4]
-    noobj = (1.0 - obj) * tf.cast(best_iou < ignore_iou, tf.float32)
-    conf_ce = tf.nn.sigmoid_cross_entropy_with_logits(labels=obj, logits=t[..., 4])
+    noobj = (1.0 - obj) * ops.cast(best_iou < ignore_iou, "float32")
+    conf_ce = _sigmoid_cross_entropy(obj, t[..., 4])
     conf_loss = object_scale * obj * conf_ce + no_object_scale * noobj * conf_ce
-    grid = tf.cast(tf.stack([shape[2], shape[1]]), tf.float32)
-    scale = 2.0 - tf.reduce_prod(tf.exp(target[..., 2:4]) * anchors / grid, -1)
-    xy_loss = tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=target[..., 0:2], logits=t[..., 0:2]), -1)
-    wh_loss = tf.reduce_sum(tf.square(t[..., 2:4] - target[..., 2:4]), -1)
+    scale = 2.0 - ops.prod(ops.exp(target[..., 2:4]) * anchors / grid, -1)
+    xy_loss = ops.sum(_sigmoid_cross_entropy(target[..., 0:2], t[..., 0:2]), -1)
+    wh_loss = ops.sum(ops.square(t[..., 2:4] - target[..., 2:4]), -1)
     coord_loss = coord_scale * obj * scale * (xy_loss + wh_loss)
-    class_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(target[..., 5], tf.int32), logits=t[..., 5:])
+    labels = ops.one_hot(ops.cast(target[..., 5], "int32"), num_classes)
+    class_ce = -ops.sum(labels * ops.log_softmax(t[..., 5:], axis=-1), -1)
     class_loss = class_scale * obj * class_ce
-    total = tf.reduce_sum(conf_loss + coord_loss + class_loss, axis=[1, 2, 3])
-    return tf.reduce_mean(total)
+    total = ops.sum(conf_loss + coord_loss + class_loss, axis=(1, 2, 3))
+    return ops.mean(total)
+
+
+def pack_targets(target, truth):
+    """Targets (N, H, W, A, 6) and true boxes (N, K, 4) as one (N, H*W*A*6 + K*4) float32 array:
+    the ``y`` of ``model.compile(loss=packed_yolo_loss(...))`` / ``train_on_batch``."""
+    target, truth = np.asarray(target, np.float32), np.asarray(truth, np.float32)
+    return np.concatenate([target.reshape(len(target), -1), truth.reshape(len(truth), -1)], axis=1)
+
+
+def packed_yolo_loss(anchors, grid_shape=GRID_SHAPE, num_classes=NUM_CLASSES, **scales):
+    """A Keras loss ``(y_true, y_pred) -> yolo_loss`` for ``y_true`` made by :func:`pack_targets`
+    (targets of a ``grid_shape`` grid); ``scales``: yolo_loss's keyword arguments."""
+    from helpers.backend import keras
+
+    ops = keras.ops
+    anchors = np.asarray(anchors, np.float32)
+    cells = grid_shape[0] * grid_shape[1] * len(anchors) * 6
+
+    def loss(y_true, y_pred):
+        target = ops.reshape(y_true[:, :cells], (-1, *grid_shape, len(anchors), 6))
+        truth = ops.reshape(y_true[:, cells:], (-1, (y_true.shape[1] - cells) // 4, 4))
+        return yolo_loss(y_pred, target, truth, anchors, num_classes, **scales)
+
+    return loss
 
 
 # --------------------------------------------------------------------------------------------
@@ -353,5 +400,6 @@ def read_run_record(path=RUN_RECORD):
 __all__ = [
     "CLASS_NAMES", "FEATURE_LAYERS", "GRID_SHAPE", "INPUT_SHAPE", "NUM_ANCHORS", "STRIDE", "build_head",
     "coco_average_precision", "detect", "feature_extractor", "head_arrays", "kmeans_anchors", "load_head_weights",
-    "load_street_detector", "read_run_record", "shape_iou", "street_yolo_outputs", "yolo_loss", "yolo_targets",
+    "load_street_detector", "pack_targets", "packed_yolo_loss", "read_run_record", "shape_iou", "flip_boxes",
+    "street_yolo_outputs", "yolo_loss", "yolo_targets",
 ]
