@@ -190,10 +190,11 @@ def train(args):
         losses.clear()
         print(json.dumps(entry), flush=True)
 
-    def terminated(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+    def terminated(signum, frame):             # only a flag: raising here could leave JAX holding a lock
+        state["signal"] = signum
 
-    signal.signal(signal.SIGTERM, terminated)      # a killed run still writes its head and record
+    signal.signal(signal.SIGTERM, terminated)      # a terminated run still writes its head and record
+    signal.signal(signal.SIGINT, terminated)
     lr = args.lr
     try:
         while stop is None:
@@ -212,6 +213,8 @@ def train(args):
             step += 1
             if step >= total_steps:
                 stop = "epochs"
+            elif state.get("signal"):
+                stop = f"signal {state['signal']}"
             elif time.time() >= deadline:
                 stop = "time budget"
             if stop is not None or time.time() >= next_checkpoint:
@@ -220,10 +223,9 @@ def train(args):
             if step in (5, 20, 200, 2000):
                 print(f"step {step}: {np.median(step_times[-10:]) * 1000:.1f} ms per step (batch {args.batch}), "
                       f"{state['frames']} frames in", flush=True)
-    except (Exception, KeyboardInterrupt) as error:        # keep what was trained
+    except Exception as error:                  # keep what was trained
         stop = f"error: {error!r}"
         print(stop, flush=True)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         if step and (not history or history[-1]["step"] != step):
             checkpoint(lr)
     pool.terminate()
