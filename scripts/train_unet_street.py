@@ -61,7 +61,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from helpers.backend import keras, tf  # noqa: E402
 from helpers.data.street import CLASS_NAMES, N_CLASSES, make_street_scenes  # noqa: E402
 from helpers.models.npz_weights import save_npz_weights  # noqa: E402
 from helpers.models.unet_street import (  # noqa: E402
@@ -72,7 +71,9 @@ from helpers.models.unet_street import (  # noqa: E402
     predict_masks,
     segmentation_scores,
 )
-from helpers.reference.image_segmentation_unet import unet_model  # noqa: E402
+
+# Keras (and TensorFlow or JAX behind it) is imported in main(), after the frames are rendered:
+# the rendering processes are forked, and forking after JAX or TensorFlow has started is unsafe.
 
 _STOP = {"requested": False}
 
@@ -100,8 +101,9 @@ def parse_args(argv=None):
     p.add_argument("--out-weights", default=str(WEIGHTS_PATH))
     p.add_argument("--out-record", default=str(RUN_PATH))
     p.add_argument("--time-only", action="store_true", help="time 20 steps, save nothing")
+    p.add_argument("--workers", type=int, default=1, help="processes rendering the frames")
     args = p.parse_args(argv)
-    for name in ("n_filters", "train_frames", "heldout_frames", "epochs", "batch_size"):
+    for name in ("n_filters", "train_frames", "heldout_frames", "epochs", "batch_size", "workers"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if args.train_seed == args.heldout_seed:
@@ -138,58 +140,109 @@ def evaluate(model, images, masks, batch_size=32):
     return segmentation_scores(masks, predict_masks(model, images, batch_size), N_CLASSES)
 
 
+def _render_block(job):
+    n, seed, first = job
+    scenes = make_street_scenes(n, seed, first=first)
+    return scenes.images, scenes.masks
+
+
+def render(n, seed, workers, block=256):
+    """Images (n, 96, 128, 3) uint8 and masks (n, 96, 128) of make_street_scenes(n, seed), rendered
+    in blocks of ``block`` frames by ``workers`` forked processes (the same pictures as one process)."""
+    jobs = [(min(block, n - first), seed, first) for first in range(0, n, block)]
+    if workers <= 1 or len(jobs) == 1:
+        parts = [_render_block(job) for job in jobs]
+    else:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_render_block, jobs)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def batches(images, masks, batch_size, rng, flip):
+    """One epoch of shuffled (x float32 (B, H, W, 3) in [0, 1], y int32 (B, H, W)) batches, each
+    frame flipped left-right with probability 1/2 when ``flip``; the last partial batch is dropped."""
+    order = rng.permutation(len(images))
+    for start in range(0, len(order) - batch_size + 1, batch_size):
+        index = np.sort(order[start:start + batch_size])
+        x = images[index].astype(np.float32) / 255.0
+        y = masks[index].astype(np.int32)
+        if flip:
+            mirror = rng.random(batch_size) < 0.5
+            x[mirror] = x[mirror, :, ::-1]
+            y[mirror] = y[mirror, :, ::-1]
+        yield x, y
+
+
+def prefetched(iterator):
+    """Yield from ``iterator`` while a background thread prepares the next item (numpy releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(next, iterator, None)
+        while True:
+            item = pending.result()
+            if item is None:
+                return
+            pending = pool.submit(next, iterator, None)
+            yield item
+
+
+def weighted_cross_entropy(keras, weights):
+    """Loss (y_true (B, H, W) ids, logits (B, H, W, C)) -> sum(w * CE) / sum(w), w = weights[class]."""
+    ops = keras.ops
+    table = ops.convert_to_tensor(np.asarray(weights, np.float32))
+
+    def loss(y_true, logits):
+        labels = ops.reshape(ops.cast(y_true, "int32"), ops.shape(logits)[:-1])
+        ce = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+        w = ops.take(table, labels)
+        return ops.sum(ce * w) / ops.sum(w)
+
+    return loss
+
+
+def device_description(keras, tf):
+    """Where the training ran: processor, cores, Keras backend and accelerator."""
+    text = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; Keras backend {keras.backend.backend()}"
+    if tf is not None:
+        gpus = tf.config.list_physical_devices("GPU")
+        threads = os.environ.get("TF_NUM_INTRAOP_THREADS", "default")
+        return text + f"; threads intra={threads}; " + ("GPU " + ", ".join(d.name for d in gpus) if gpus else "CPU only")
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return text + f" (jax {jax.__version__}); " + ", ".join(f"{d.platform} {d.device_kind}" for d in jax.devices())
+    return text
+
+
 def main(argv=None):
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _request_stop)
     signal.signal(signal.SIGINT, _request_stop)
     started = time.time()
-    tf.random.set_seed(args.seed)
-    keras.utils.set_random_seed(args.seed)
 
     t0 = time.time()
-    train = make_street_scenes(args.train_frames, args.train_seed)
-    held = make_street_scenes(args.heldout_frames, args.heldout_seed)
-    x_train, y_train = train.images, train.masks
-    x_held, y_held = held.images, held.masks
-    del train, held
+    x_train, y_train = render(args.train_frames, args.train_seed, args.workers)
+    x_held, y_held = render(args.heldout_frames, args.heldout_seed, args.workers)
     render_s = time.time() - t0
-    print(f"rendered {len(x_train)} + {len(x_held)} frames in {render_s:.0f} s", flush=True)
+    print(f"rendered {len(x_train)} + {len(x_held)} frames in {render_s:.0f} s ({args.workers} processes)", flush=True)
 
+    from helpers.backend import keras, tf
+    from helpers.reference.image_segmentation_unet import unet_model
+
+    keras.utils.set_random_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
     weights, freq = class_weights(y_train, args.class_weight_power, args.max_class_weight)
-    weight_table = tf.constant(weights)
 
     model = unet_model(input_size=x_train.shape[1:], n_filters=args.n_filters, n_classes=N_CLASSES)
-    optimizer = keras.optimizers.Adam(learning_rate=args.learning_rate)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=args.learning_rate),
+                  loss=weighted_cross_entropy(keras, weights))
     steps_per_epoch = len(x_train) // args.batch_size
+    if steps_per_epoch < 1:
+        raise ValueError(f"--train-frames ({args.train_frames}) must be at least --batch-size ({args.batch_size})")
     flip = not args.no_flip
-
-    def make_dataset():
-        ds = tf.data.Dataset.from_tensor_slices((x_train, y_train))
-        ds = ds.shuffle(len(x_train), seed=args.seed, reshuffle_each_iteration=True)
-        ds = ds.batch(args.batch_size, drop_remainder=True)
-
-        def prep(x, y):
-            x = tf.cast(x, tf.float32) / 255.0
-            y = tf.cast(y, tf.int32)
-            if flip:
-                do = tf.random.uniform([tf.shape(x)[0], 1, 1], seed=None) < 0.5
-                x = tf.where(do[..., None], x[:, :, ::-1, :], x)
-                y = tf.where(do, y[:, :, ::-1], y)
-            return x, y
-
-        return ds.map(prep, num_parallel_calls=1).prefetch(2)
-
-    @tf.function
-    def train_step(x, y, lr):
-        optimizer.learning_rate.assign(lr)
-        with tf.GradientTape() as tape:
-            logits = model(x, training=True)
-            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
-            w = tf.gather(weight_table, y)
-            loss = tf.reduce_sum(ce * w) / tf.reduce_sum(w)
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return loss
 
     planned_epochs = args.epochs
     warmup_steps = max(1, int(args.warmup_epochs * steps_per_epoch))
@@ -201,17 +254,24 @@ def main(argv=None):
         t = min(1.0, (step - warmup_steps) / max(1, total - warmup_steps))
         return args.learning_rate * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * t)))
 
+    def train_step(x, y, lr):
+        model.optimizer.learning_rate = lr
+        return model.train_on_batch(x, y)
+
     if args.time_only:
-        ds = iter(make_dataset())
-        x, y = next(ds)
-        train_step(x, y, tf.constant(1e-4, tf.float32))
+        def endless():
+            while True:
+                yield from batches(x_train, y_train, args.batch_size, rng, flip)
+
+        epoch = prefetched(endless())
+        train_step(*next(epoch), 1e-4)
         t = time.time()
         for _ in range(20):
-            x, y = next(ds)
-            train_step(x, y, tf.constant(1e-4, tf.float32)).numpy()
+            train_step(*next(epoch), 1e-4)
         per_step = (time.time() - t) / 20
         print(f"n_filters={args.n_filters} batch {args.batch_size}: {per_step:.3f} s/step, "
-              f"{args.batch_size / per_step:.1f} frames/s, {model.count_params():,} parameters, load {machine_load()}")
+              f"{args.batch_size / per_step:.1f} frames/s, {model.count_params():,} parameters, load {machine_load()}, "
+              f"{device_description(keras, tf)}")
         return
 
     record = {
@@ -227,11 +287,9 @@ def main(argv=None):
         "epochs": [],
         "best_epoch": None,
         "render_seconds": round(render_s, 1),
-        "device": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-                  f"threads intra={os.environ.get('TF_NUM_INTRAOP_THREADS', 'default')}; "
-                  + ("GPU " + ", ".join(d.name for d in tf.config.list_physical_devices('GPU'))
-                     if tf.config.list_physical_devices('GPU') else "CPU only"),
-        "tensorflow": tf.__version__, "keras": keras.__version__,
+        "device": device_description(keras, tf),
+        "tensorflow": tf.__version__ if tf is not None else None, "keras": keras.__version__,
+        "keras_backend": keras.backend.backend(),
         "weights_file": Path(args.out_weights).name,
         "weights_sha256": None,
     }
@@ -241,17 +299,16 @@ def main(argv=None):
 
     best, weights_sha256 = -1.0, None
     step = 0
-    train_started = time.time()
     for epoch in range(1, 10_000):
         if epoch > planned_epochs or _STOP["requested"]:
             break
         t_epoch = time.time()
         losses = []
-        for x, y in make_dataset():
-            losses.append(float(train_step(x, y, tf.constant(lr_at(step), tf.float32))))
+        for x, y in prefetched(batches(x_train, y_train, args.batch_size, rng, flip)):
+            losses.append(float(train_step(x, y, lr_at(step))))
             step += 1
-            if step % 50 == 0:
-                print(f"  step {step} loss {np.mean(losses[-50:]):.4f} lr {lr_at(step):.2e} "
+            if step % 100 == 0:
+                print(f"  step {step} loss {np.mean(losses[-100:]):.4f} lr {lr_at(step):.2e} "
                       f"({time.time() - t_epoch:.0f} s into epoch {epoch})", flush=True)
             if _STOP["requested"]:
                 break
@@ -269,11 +326,14 @@ def main(argv=None):
             best = scores["mean_iou"]
             record["best_epoch"] = epoch
             weights_sha256 = save_npz_weights(model, args.out_weights)
-            architecture_path_for(args.out_weights).write_text(model.to_json())
-        if epoch == 1 and args.time_budget_s > 0:
-            per_epoch = time.time() - train_started
-            fits = int((args.time_budget_s - (time.time() - started)) // per_epoch) + 1
-            planned_epochs = max(1, min(args.epochs, fits))
+            architecture = json.loads(model.to_json())
+            architecture.pop("compile_config", None)   # the loss is this script's; the shipped model is not compiled
+            architecture_path_for(args.out_weights).write_text(json.dumps(architecture))
+        # Re-plan once, after epoch 2 (epoch 1 also pays for compiling): as many epochs as the budget holds.
+        if epoch == min(2, args.epochs) and args.time_budget_s > 0:
+            per_epoch = time.time() - t_epoch
+            fits = epoch + int((args.time_budget_s - (time.time() - started)) // per_epoch)
+            planned_epochs = max(epoch, min(args.epochs, fits))
             record["planned_epochs"] = planned_epochs
         write_record()
         print(f"epoch {epoch}/{planned_epochs} loss {entry['loss']:.4f} px {entry['pixel_accuracy']:.4f} "

@@ -120,13 +120,15 @@ def load_street_unet(weights_path=None):
 
 def predict_masks(model, images, batch_size=32):
     """Class ids (n, H, W) int64 predicted by ``model`` for uint8 images (n, H, W, 3)."""
+    from helpers.backend import keras
+
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"predict_masks expects images (n, H, W, 3), got {images.shape}")
     out = []
     for start in range(0, len(images), int(batch_size)):
         logits = model(images[start:start + int(batch_size)].astype(np.float32) / 255.0, training=False)
-        out.append(np.argmax(np.asarray(logits), axis=-1))
+        out.append(np.argmax(keras.ops.convert_to_numpy(logits), axis=-1))
     return np.concatenate(out)
 
 
