@@ -204,7 +204,9 @@ def test_notebook_text_quotes_the_run_record():
     lights = (held_out["all_objects"]["per_class"]["traffic light"], held_out["objects_min_area"]["per_class"]["traffic light"])
     assert "traffic lights from {:.2f} to {:.2f}".format(*lights) in part7
     assert f"under {held_out['min_area_px2']:.0f} square pixels" in part7
-    best = max((e for e in record["history"] if "held_out_mAP50" in e), key=lambda e: e["held_out_mAP50"])
-    assert f"after about {best['epoch']} of the {record['train']['epochs']} epochs" in part7
+    curve = [e["held_out_mAP50"] for e in record["history"] if "held_out_mAP50" in e]
+    assert ", ".join(f"{v:.2f}" for v in curve) + " at its checkpoints, still rising" in part7
+    assert curve[-1] == max(curve) and record["train"]["mirrored"] and record["train"]["stopped_by"] == "time budget"
+    assert f"about {round(record['train']['seconds'] / 60)} minutes of training" in part7
     assert re.search(r"16 x 24 grid", part7)
     assert json.dumps(record)   # the record is plain JSON
