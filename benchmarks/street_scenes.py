@@ -1,6 +1,6 @@
 """The street-scene data set: generation speed, colour-only baselines, a short U-Net run, the shipped U-Net.
 
-    PYTHONPATH=. nice -n 10 python benchmarks/street_scenes.py                 # all three parts
+    PYTHONPATH=. nice -n 10 python benchmarks/street_scenes.py                 # all four parts
     PYTHONPATH=. python benchmarks/street_scenes.py --skip-unet               # speed + baselines
     PYTHONPATH=. python benchmarks/street_scenes.py --filters 32 --budget 600 --train 800
 
@@ -12,11 +12,19 @@ Prints:
    class *on the test frames themselves* (an optimistic bound for colour alone). The data set
    is meant to keep them at mean IoU <= 0.50;
 3. the reference U-Net (``helpers.reference.image_segmentation_unet``) trained from scratch for
-   a wall-clock budget, with its time per epoch (the target is mean IoU >= 0.80).
+   a wall-clock budget, with its time per epoch (the target is mean IoU >= 0.80);
+4. the shipped U-Net (``helpers.models.unet_street``, trained on a GPU by scripts/train_unet_street.py).
+The held-out frames are seed 2, the shipped U-Net's own held-out seed (it trained on seed 1).
+
+Measured 2026-11-30 (``--skip-unet``, 800 training frames of seed 0, 100 held-out frames of seed 2,
+2 cores at nice 5): generation 143 frames/s; logistic regression on RGB: pixel accuracy 0.584, mean
+IoU 0.123; colour lookup table (bound): 0.677, 0.245; shipped U-Net: pixel accuracy 0.981, mean IoU
+0.851 (traffic light 0.65, pedestrian 0.69, fence 0.71, wall 0.71, pole 0.77, traffic sign 0.80,
+the rest 0.87-0.99), 10 s for the 100 frames on the CPU. Colour alone stays far below the U-Net.
 Every score gives pixel accuracy, IoU per class and mean IoU over the classes present in the
 held-out frames' truth (IoU summed over all held-out pixels, per class).
 
-Measured on the 2-core development machine, shared with other jobs (load 4-6), under nice 10,
+Earlier, on held-out frames of seed 1, measured on the 2-core development machine, shared with other jobs (load 4-6), under nice 10,
 800 training frames (seed 0), 100 held-out frames (seed 1), 14 classes present:
 - generation: 63 frames/s at load 5.6, 112-152 frames/s when quieter;
 - logistic regression on RGB: pixel accuracy 0.57, mean IoU 0.12 (poles, signs, lights,
