@@ -3,7 +3,8 @@
 The hand-computed triplet loss; the stand-in face model of the checks and the course's
 img_to_encoding; the checks do not import helpers.reference (absent from the student kit); the
 references agree with the hand computations; the text's claims on the real photos (same person below
-0.6, different people above it, the notebook's database and visitors).
+0.6, different people above it, the notebook's database and visitors; part 4.1's chips cut at the face
+detector's boxes).
 """
 
 from __future__ import annotations
@@ -115,3 +116,60 @@ def test_real_photos_same_person_below_and_others_above_the_threshold(tmp_path):
     assert who_is_it(paths["obama_congress_2009"], database, model)[1] == "Barack Obama"
     assert who_is_it(paths["obama_blue_room_2010"], database, model)[1] == "Barack Obama"
     assert who_is_it(paths["grace_hopper"], database, model)[1] == NOT_IN_DATABASE
+
+
+def test_detector_chips_support_the_notebook_text(tmp_path):
+    """Part 4.1 as the notebook runs it: detect_faces at its default score threshold (0.5) on each photo,
+    the best box moved by box_from_detector, chips written as PNG and encoded with img_to_encoding. Every
+    number its text quotes is computed here: faces found, the missed photo's best score, the same-person
+    and smallest different-person distances, the distance of each detector chip to its hand-box chip, and
+    that cutting at the detector's own boxes would mix two people."""
+    import json
+
+    from PIL import Image
+
+    from helpers.data.faces import FACE_BOXES, FACE_PEOPLE, load_face_photo
+    from helpers.models.face_embedding import box_from_detector, face_chip, img_to_encoding, load_face_embedding
+    from helpers.models.tiny_yolo import detect_faces
+    from tests import REPO
+
+    cells = json.loads((REPO / "source/week4/Face_Recognition.ipynb").read_text())["cells"]
+    text = " ".join("\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown").split())
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert "found = detect_faces(photo)" in code and "box = box_from_detector(detected)" in code   # threshold 0.5
+    assert "keep the boxes scoring above 0.5" in text
+
+    model = load_face_embedding()
+
+    def encode(key, box, suffix):
+        path = tmp_path / f"{Path(key).stem}_{suffix}.png"
+        Image.fromarray(face_chip(load_face_photo(key), box)).save(path)
+        return img_to_encoding(str(path), model)[0]
+
+    found = {key: detect_faces(load_face_photo(key)) for key in FACE_BOXES}
+    keys = [key for key, faces in found.items() if faces]
+    missed = [key for key in FACE_BOXES if key not in keys]
+    assert f"The detector finds {len(keys)} of the {len(FACE_BOXES)} faces" in text
+    assert missed == ["obama_congress_2009.jpg"] and "In `obama_congress_2009` its best box scores" in text
+    best = detect_faces(load_face_photo(missed[0]), score_threshold=0.01, max_faces=1)[0][0]
+    assert best < 0.5 and f"its best box scores {best:.2f}, below 0.5" in text
+
+    people = [FACE_PEOPLE[key] for key in keys]
+    pairs = [(i, j) for i in range(len(keys)) for j in range(i + 1, len(keys))]
+
+    def distances(boxes, suffix):
+        vectors = np.stack([encode(key, box, suffix) for key, box in zip(keys, boxes)])
+        D = np.linalg.norm(vectors[:, None] - vectors[None], axis=-1)
+        same = [D[i, j] for i, j in pairs if people[i] == people[j]]
+        different = [D[i, j] for i, j in pairs if people[i] != people[j]]
+        return vectors, same, different
+
+    detector, same, different = distances([box_from_detector(found[key][0][1]) for key in keys], "detector")
+    assert len(same) == 1 and max(same) < 0.6 < min(different)            # "decides every pair right"
+    assert f"the two Obama photos are {max(same):.2f} apart" in text
+    assert f"different people stay {min(different):.2f} or more apart" in text
+    hand, _, _ = distances([FACE_BOXES[key] for key in keys], "hand")
+    moved = np.linalg.norm(detector - hand, axis=-1)
+    assert 0.15 < moved.min() and moved.max() < 0.35 and "about 0.2 to 0.3 from the hand-box chip" in text, moved
+    _, _, raw_different = distances([found[key][0][1] for key in keys], "raw")
+    assert min(raw_different) < 0.6 and "two different people come closer than 0.6" in text
