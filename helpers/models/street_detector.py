@@ -44,7 +44,7 @@ NUM_ANCHORS = 5
 NUM_CLASSES = len(CLASS_NAMES)
 HEAD_CHANNELS = 96
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "street_detector_head_fp16.npz"
-#: SHA-256 of the shipped head (written by scripts/train_street_detector.py).
+#: SHA-256 of the shipped head (printed by scripts/train_street_detector_gpu.py --evaluate ... --ship).
 WEIGHTS_SHA256 = "24f773ecf1c3c5364ddaad98056190eebfb613bb539108e9f3f2207b7f5ce2c1"
 RUN_RECORD = Path(__file__).resolve().parent / "street_detector_run.json"
 
