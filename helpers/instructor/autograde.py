@@ -474,6 +474,9 @@ def autograde(root: Path, assignment: str, students: list[str] | None = None, li
     starts a LocalCluster of ``limits.workers`` workers. Results land where ``nbgrader autograde``
     puts them: scores in ``gradebook.db``, notebooks in ``autograded/<student>/<assignment>/``;
     outcomes also in ``reports/<assignment>/autograde.json``.
+
+    Called from a script with no ``scheduler``, put the call under ``if __name__ == "__main__":``:
+    the LocalCluster starts its workers with multiprocessing's "spawn", which imports the script again.
     """
     root, limits = Path(root).resolve(), limits or Limits()
     if is_sqlite(db_url(root)) and not db_path(root).exists():
