@@ -54,14 +54,32 @@ def _captured_stderr_fd():
         capture.close()
 
 
-#: Keras's backend. The course and its notebooks use TensorFlow; a training script may run on Keras's
-#: JAX or PyTorch backend instead (``KERAS_BACKEND=jax``), e.g. on a GPU machine that has no
-#: TensorFlow. ``tf`` is then None: only code that needs nothing but ``keras`` works there.
-KERAS_BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow").strip() or "tensorflow"
+class TensorFlowMissing(AttributeError):
+    """Raised on any use of ``tf`` while Keras runs on another backend than TensorFlow."""
+
+
+class _NoTensorFlow:
+    """Stands for ``tf`` under Keras's JAX or PyTorch backend: false in a test (``if not tf``), and
+    any attribute raises :class:`TensorFlowMissing` saying why, instead of an obscure error later."""
+
+    def __bool__(self):
+        return False
+
+    def __getattr__(self, name):
+        raise TensorFlowMissing(
+            f"tf.{name}: Keras runs on its {KERAS_BACKEND!r} backend here, without TensorFlow. The notebooks "
+            "need TensorFlow: unset KERAS_BACKEND (or set it to tensorflow, also in ~/.keras/keras.json) "
+            "and restart the kernel")
+
 
 with contextlib.nullcontext() if _SHOW_LOGS else _captured_stderr_fd():
     import keras  # noqa: E402
 
+    #: Keras's backend. The course and its notebooks use TensorFlow; a training script may run on
+    #: Keras's JAX or PyTorch backend instead (``KERAS_BACKEND=jax``), e.g. on a GPU machine that has
+    #: no TensorFlow. ``tf`` is then a stand-in that is false and refuses every use: only code that
+    #: needs nothing but ``keras`` works there.
+    KERAS_BACKEND = keras.backend.backend()
     if KERAS_BACKEND == "tensorflow":
         import tensorflow as tf  # noqa: E402
 
@@ -71,7 +89,7 @@ with contextlib.nullcontext() if _SHOW_LOGS else _captured_stderr_fd():
         _DEVICES = tf.config.list_physical_devices()
         tf.constant(0.0).numpy()
     else:
-        tf = None
+        tf = _NoTensorFlow()
         _DEVICES = []
 
 
@@ -91,7 +109,7 @@ def gpus() -> list:
 
 def device_summary() -> str:
     """One line naming the device the notebooks will train on, e.g. ``'CPU (2 threads)'``."""
-    if tf is None:
+    if not tf:
         return f"Keras {keras.__version__} on {KERAS_BACKEND}"
     found = gpus()
     if found:

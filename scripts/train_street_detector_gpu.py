@@ -9,7 +9,7 @@ The shipped head came from ``scripts/gpu_week3_training.sh`` on one NVIDIA H200 
 to the U-Net's training: ``--workers 10 --train-frames 40000 --time-budget-s 420 --batch 64
 --checkpoint-s 45``. Rendering limited it: 38,208 frames had arrived when the budget ended, after
 10,227 steps (median 11 ms) and 285 s of training; held-out mAP@0.5 0.53 (0.70 for boxes of at least
-64 px²), still rising at every checkpoint. The CPU-trained head before it (3,072 frames,
+64 px²), best at the last checkpoint. The CPU-trained head before it (3,072 frames,
 ``train_street_detector.py``) had 0.36.
 
 Here (TensorFlow + pycocotools), score the returned head on the 320 held-out frames and write the
@@ -21,7 +21,7 @@ run record in the format of ``helpers/models/street_detector_run.json``::
 Training. Frames are rendered by a pool of worker processes (``forkserver``, started before Keras
 and JAX are imported) in blocks of 64 with the block seeds of ``street_detector_features.py``:
 training block c is ``make_detection_scenes(64, 11 * 1000 + c)`` (blocks 0..47 are the 3,072 frames
-the shipped head was trained on, later blocks are new), held-out block c is seed 12000 + c (the
+the earlier CPU-trained head was trained on, later blocks are new), held-out block c is seed 12000 + c (the
 frames ``--evaluate`` scores; here only their loss is followed). Each frame is used as rendered and
 mirrored left-right (image and boxes). The frozen backbone's features of every frame and its mirror
 are computed once on the device as blocks arrive and kept in host memory as float16 (147 KB per
@@ -281,6 +281,9 @@ def evaluate_mode(args):
 
     weights = Path(args.evaluate)
     folder = weights.parent
+    if args.ship and not (folder / "gpu_run.json").is_file():
+        raise SystemExit(f"--ship needs the training run's gpu_run.json next to {weights}: "
+                         "unpack the run's detector.tar and give the head inside it")
     if args.cache is not None:
         v_fine, v_coarse, v_boxes, v_labels, held_seeds = load_chunks(args.cache, HELD_OUT_SEED)
     else:                                   # render them and compute their features here, as the cache would

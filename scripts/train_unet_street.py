@@ -7,10 +7,12 @@ stage 1 next to the detector's training)::
     # stage 1 (in gpu_week3_training.sh, UNET_SECONDS=440): 26 epochs, best mean IoU 0.773 at epoch 6
     KERAS_BACKEND=jax python scripts/train_unet_street.py --n-filters 32 --train-frames 16000 \
         --heldout-frames 160 --workers 6 --batch-size 32 --learning-rate 1e-3 --epochs 60 --time-budget-s 440
-    # stage 2, from stage 1's best weights: 15 epochs, best mean IoU 0.850 at epoch 12 (shipped)
+    # stage 2 (STAGE=2 gpu_week3_training.sh), from stage 1's best weights: 15 epochs, best mean
+    # IoU 0.850 at epoch 12 (shipped)
     KERAS_BACKEND=jax python scripts/train_unet_street.py --n-filters 32 --train-frames 24000 \
         --heldout-frames 160 --workers 16 --batch-size 32 --learning-rate 3e-4 --warmup-epochs 0.2 \
-        --epochs 40 --time-budget-s 285 --init STAGE1/unet_street_fp16.npz
+        --epochs 40 --time-budget-s 285 --init STAGE1/unet_street_fp16.npz \
+        --first-stage-record STAGE1/unet_street_run.json
 
 On the 160 held-out frames the shipped weights reach pixel accuracy 0.982 and mean IoU 0.850 (the
 thin classes 0.63-0.79), the same with TensorFlow on a CPU. Training ran at about 1,400-1,800 frames
@@ -113,10 +115,14 @@ def parse_args(argv=None):
     p.add_argument("--time-only", action="store_true", help="time 20 steps, save nothing")
     p.add_argument("--workers", type=int, default=1, help="processes rendering the frames")
     p.add_argument("--init", default=None, help="start from these weights (.npz of an earlier run, same n_filters)")
+    p.add_argument("--first-stage-record", default=None,
+                   help="with --init: the run record of the run that wrote those weights, kept in this record as first_stage")
     args = p.parse_args(argv)
     for name in ("n_filters", "train_frames", "heldout_frames", "epochs", "batch_size", "workers"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.first_stage_record and not args.init:
+        raise ValueError("--first-stage-record goes with --init (the weights that run wrote)")
     if args.train_seed == args.heldout_seed:
         raise ValueError("--train-seed and --heldout-seed must differ (the held-out frames must be new)")
     if not args.learning_rate > 0:
@@ -217,7 +223,7 @@ def weighted_cross_entropy(keras, weights):
 def device_description(keras, tf):
     """Where the training ran: processor, cores, Keras backend and accelerator."""
     text = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; Keras backend {keras.backend.backend()}"
-    if tf is not None:
+    if tf:
         gpus = tf.config.list_physical_devices("GPU")
         threads = os.environ.get("TF_NUM_INTRAOP_THREADS", "default")
         return text + f"; threads intra={threads}; " + ("GPU " + ", ".join(d.name for d in gpus) if gpus else "CPU only")
@@ -249,9 +255,14 @@ def main(argv=None):
 
     model = unet_model(input_size=x_train.shape[1:], n_filters=args.n_filters, n_classes=N_CLASSES)
     if args.init:
-        from helpers.models.npz_weights import load_npz_weights
-
-        load_npz_weights(model, args.init, what="--init weights")
+        # the earlier run's own architecture JSON: its layer names are the weights' keys (Keras numbers
+        # unnamed layers per process, so a model built here may name them differently)
+        earlier = load_street_unet(args.init)
+        if earlier.count_params() != model.count_params() or earlier.input_shape != model.input_shape:
+            raise ValueError(f"--init {args.init}: {earlier.count_params():,} parameters for input "
+                             f"{earlier.input_shape}, not the n_filters={args.n_filters} U-Net's "
+                             f"{model.count_params():,} for {model.input_shape}")
+        model = earlier
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=args.learning_rate),
                   loss=weighted_cross_entropy(keras, weights))
     steps_per_epoch = len(x_train) // args.batch_size
@@ -303,11 +314,16 @@ def main(argv=None):
         "best_epoch": None,
         "render_seconds": round(render_s, 1),
         "device": device_description(keras, tf),
-        "tensorflow": tf.__version__ if tf is not None else None, "keras": keras.__version__,
+        "tensorflow": tf.__version__ if tf else None, "keras": keras.__version__,
         "keras_backend": keras.backend.backend(),
         "weights_file": Path(args.out_weights).name,
         "weights_sha256": None,
     }
+
+    if args.first_stage_record:
+        record["args"]["init"] = "first_stage: the best weights of the run recorded below"
+        record["what"] += "; continued (--init) from the best epoch of first_stage"
+        record["first_stage"] = json.loads(Path(args.first_stage_record).read_text())
 
     def write_record():
         Path(args.out_record).write_text(json.dumps(record, indent=1) + "\n")

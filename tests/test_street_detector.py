@@ -73,7 +73,7 @@ def test_loss_is_small_for_the_perfect_output_and_large_for_a_wrong_one():
 
 def _yolo_loss_in_tensorflow(raw, target, truth, anchors, num_classes=5, object_scale=5.0, no_object_scale=1.0,
                              coord_scale=1.0, class_scale=1.0, ignore_iou=0.6):
-    """yolo_loss as it was written in TensorFlow ops (trained the shipped head), kept to check keras.ops'."""
+    """yolo_loss as it was written in TensorFlow ops (it trained the earlier, CPU-trained head), kept to check keras.ops'."""
     from helpers.backend import tf
     from helpers.models.tiny_yolo import yolo_head
 
@@ -122,6 +122,14 @@ def test_keras_ops_loss_equals_the_tensorflow_loss_and_packs_for_compile():
         scaled = dict(object_scale=2.0, no_object_scale=0.5, coord_scale=3.0, class_scale=1.5, ignore_iou=0.3)
         assert float(sd.yolo_loss(raw, target, truth, anchors, **scaled)) == pytest.approx(
             float(_yolo_loss_in_tensorflow(raw, target, truth, anchors, **scaled)), rel=1e-5)
+    # through Keras's compile + test_on_batch, as the GPU script trains: the loss of the head's own output
+    head = sd.build_head()
+    head.compile(loss=sd.packed_yolo_loss(anchors))
+    rng = np.random.default_rng(1)
+    features = [rng.normal(0.0, 1.0, (4, 16, 24, 112)).astype(np.float32),
+                rng.normal(0.0, 1.0, (4, 8, 12, 320)).astype(np.float32)]
+    through_keras = float(head.test_on_batch(features, sd.pack_targets(target, truth)))
+    assert through_keras == pytest.approx(float(sd.yolo_loss(head(features), target, truth, anchors)), rel=1e-5)
 
 
 def test_detection_scenes_render_any_range_and_flip_with_their_boxes():
@@ -194,7 +202,7 @@ def test_notebook_text_quotes_the_run_record():
     quoted = {
         "mAP": f"{held_out['all_objects']['mAP']:.2f}",
         "mAP_min_area": f"{held_out['objects_min_area']['mAP']:.2f}",
-        "frames": f"the {record['train']['frames']:,} training frames",
+        "frames": f"({record['train']['frames']:,} by the end)",
         "held_out_frames": f"On the {held_out['frames']} held-out frames",
     }
     for key, value in quoted.items():

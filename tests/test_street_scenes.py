@@ -53,6 +53,17 @@ def test_deterministic_by_seed_and_independent_of_n_and_size():
     more = street.make_street_scenes(10, seed=11, height=192, width=256)
     np.testing.assert_array_equal(more.images[:9], large.images)
     np.testing.assert_array_equal(more.instances[:9], large.instances)
+    # first=: any range of frames, across a chunk of 32 frames (layouts drawn per chunk) and starting
+    # inside a pass of large frames; the same pictures, masks and boxes as one long run
+    run = street.make_street_scenes(36, seed=11)
+    part = street.make_street_scenes(6, seed=11, first=30)
+    np.testing.assert_array_equal(part.images, run.images[30:])
+    np.testing.assert_array_equal(part.masks, run.masks[30:])
+    assert all(np.array_equal(x, y) for x, y in zip(part.boxes, run.boxes[30:]))
+    offset = street.make_street_scenes(4, seed=11, height=192, width=256, first=5)
+    np.testing.assert_array_equal(offset.images, more.images[5:9])
+    with pytest.raises(ValueError, match="first"):
+        street.make_street_scenes(2, seed=11, first=-1)
 
 
 def test_boxes_are_tight_around_their_objects_pixels(scenes):

@@ -89,6 +89,15 @@ def test_training_script_runs_end_to_end_on_a_tiny_setting(tmp_path):
     assert run["train"] == {"frames": 16, "seed": 1} and run["heldout_frames"] == {"frames": 4, "seed": 2}
     model = unet_street.load_street_unet(weights)  # its architecture JSON was written next to it
     assert model.count_params() == run["parameters"]
+    # a second stage from the first one's weights, rendered by two processes: the record keeps the first
+    weights2, record2 = tmp_path / "w2_fp16.npz", tmp_path / "run2.json"
+    script.main(["--n-filters", "2", "--train-frames", "16", "--heldout-frames", "4", "--epochs", "1",
+                 "--batch-size", "8", "--workers", "2", "--init", str(weights), "--first-stage-record", str(record),
+                 "--out-weights", str(weights2), "--out-record", str(record2)])
+    run2 = json.loads(record2.read_text())
+    assert run2["first_stage"] == run and run2["args"]["init"].startswith("first_stage")
+    with pytest.raises(ValueError, match="goes with --init"):
+        script.parse_args(["--first-stage-record", str(record)])
     with pytest.raises(ValueError, match="must differ"):
         script.parse_args(["--train-seed", "3", "--heldout-seed", "3"])
     w, freq = script.class_weights(np.array([[0, 0, 0, 1]]), power=1.0, max_weight=10.0, n_classes=3)
@@ -113,11 +122,12 @@ def test_notebook_text_quotes_the_run_record():
               f"stage 1: {first['train']['frames']:,} frames for {len(first['epochs'])} epochs",
               f"to {first['args']['learning_rate']:g} and then",
               f"{run['train']['frames']:,} frames (the first {first['train']['frames']:,} are stage 1's) for {len(run['epochs'])} epochs",
-              f"rising to {run['args']['learning_rate']:g}.",
+              f"warm-up over a fifth of an epoch to {run['args']['learning_rate']:g}",
               f"{run['heldout_frames']['frames']} held-out frames", f"epoch {run['best_epoch']} of stage 2",
               f"pixel accuracy {held['pixel_accuracy']:.3f}", f"mean IoU {held['mean_iou']:.3f}",
               f"last epoch of stage 2 scored {run['epochs'][-1]['mean_iou']:.3f}"]
     assert run["args"]["init"].startswith("first_stage") and first["n_filters"] == run["n_filters"]
+    assert first["args"]["warmup_epochs"] == 0.5 and run["args"]["warmup_epochs"] == 0.2   # "first half epoch", "a fifth"
     assert first["train"]["seed"] == run["train"]["seed"] != run["heldout_frames"]["seed"]
     args = run["args"]
     assert first["args"]["class_weight_power"] == args["class_weight_power"] and not args["no_flip"]

@@ -5,7 +5,8 @@ The network, for a (N, 256, 384, 3) RGB frame in [0, 255]:
 - the ImageNet EfficientNet-Lite0 backbone (``helpers/models/weights/efficientnet_lite0.npz``),
   frozen, read at two depths: ``block5c_add`` (stride 16, (N, 16, 24, 112)) and
   ``block7a_project_bn`` (stride 32, (N, 8, 12, 320));
-- the head trained here (``scripts/train_street_detector.py``): both maps through 1x1 convolutions (96
+- the head trained here (``scripts/train_street_detector_gpu.py``; before, ``scripts/train_street_detector.py``
+  on cached features): both maps through 1x1 convolutions (96
   channels), the stride-32 one upsampled x2, concatenated, a 1x1 and two 3x3 convolutions, and a
   1x1 convolution to ``A * (5 + C)`` = 5 * (5 + 5) = 50 numbers per cell of a 16 x 24 grid,
   laid out per anchor as x, y, w, h, confidence, class logits: the layout that
@@ -246,14 +247,6 @@ def flip_boxes(boxes, width=INPUT_SHAPE[1]):
     return np.stack([width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], axis=1).astype(boxes.dtype)
 
 
-def _sigmoid_cross_entropy(labels, logits):
-    """``tf.nn.sigmoid_cross_entropy_with_logits`` in keras.ops (the same numerically stable form)."""
-    from helpers.backend import keras
-
-    ops = keras.ops
-    return ops.maximum(logits, 0.0) - logits * labels + ops.log1p(ops.exp(-ops.abs(logits)))
-
-
 def yolo_loss(raw, target, truth, anchors, num_classes=NUM_CLASSES, object_scale=5.0,
               no_object_scale=1.0, coord_scale=1.0, class_scale=1.0, ignore_iou=0.6):
     """The YOLOv2 loss, averaged over the batch (a scalar tensor of Keras's backend).
@@ -292,14 +285,13 @@ def yolo_loss(raw, target, truth, anchors, num_classes=NUM_CLASSES, object_scale
     target = ops.convert_to_tensor(target, "float32")
     obj = target[..., 4]
     noobj = (1.0 - obj) * ops.cast(best_iou < ignore_iou, "float32")
-    conf_ce = _sigmoid_cross_entropy(obj, t[..., 4])
+    conf_ce = ops.binary_crossentropy(obj, t[..., 4], from_logits=True)
     conf_loss = object_scale * obj * conf_ce + no_object_scale * noobj * conf_ce
     scale = 2.0 - ops.prod(ops.exp(target[..., 2:4]) * anchors / grid, -1)
-    xy_loss = ops.sum(_sigmoid_cross_entropy(target[..., 0:2], t[..., 0:2]), -1)
+    xy_loss = ops.sum(ops.binary_crossentropy(target[..., 0:2], t[..., 0:2], from_logits=True), -1)
     wh_loss = ops.sum(ops.square(t[..., 2:4] - target[..., 2:4]), -1)
     coord_loss = coord_scale * obj * scale * (xy_loss + wh_loss)
-    labels = ops.one_hot(ops.cast(target[..., 5], "int32"), num_classes)
-    class_ce = -ops.sum(labels * ops.log_softmax(t[..., 5:], axis=-1), -1)
+    class_ce = ops.sparse_categorical_crossentropy(ops.cast(target[..., 5], "int32"), t[..., 5:], from_logits=True)
     class_loss = class_scale * obj * class_ce
     total = ops.sum(conf_loss + coord_loss + class_loss, axis=(1, 2, 3))
     return ops.mean(total)

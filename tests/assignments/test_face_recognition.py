@@ -166,7 +166,7 @@ def test_detector_chips_support_the_notebook_text(tmp_path):
 
     detector, same, different = distances([box_from_detector(found[key][0][1]) for key in keys], "detector")
     assert len(same) == 1 and max(same) < 0.6 < min(different)            # "decides every pair right"
-    assert f"the two Obama photos are {max(same):.2f} apart" in text
+    assert f"the two Obama photos are {max(same):.3f} apart" in text
     assert f"different people stay {min(different):.2f} or more apart" in text
     hand, _, _ = distances([FACE_BOXES[key] for key in keys], "hand")
     moved = np.linalg.norm(detector - hand, axis=-1)
