@@ -51,29 +51,16 @@ import time
 
 import numpy as np
 
-
-def confusion(truth, predicted, n_classes=23):
-    """Confusion matrix (n_classes, n_classes): rows truth, columns prediction."""
-    index = truth.astype(np.int64).ravel() * n_classes + predicted.astype(np.int64).ravel()
-    return np.bincount(index, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
-
-
-def scores(matrix):
-    """(pixel accuracy, {class id: IoU} over classes present in the truth, mean IoU)."""
-    true_positive = np.diag(matrix).astype(float)
-    union = matrix.sum(0) + matrix.sum(1) - true_positive
-    present = np.flatnonzero(matrix.sum(1) > 0)
-    iou = {int(c): float(true_positive[c] / union[c]) for c in present}
-    return float(true_positive.sum() / matrix.sum()), iou, float(np.mean(list(iou.values())))
+from helpers.models.unet_street import confusion_matrix as confusion
+from helpers.models.unet_street import scores_from_confusion
 
 
 def report(title, matrix, seconds=None):
-    from helpers.data.street import CLASS_NAMES
-
-    accuracy, iou, mean = scores(matrix)
+    result = scores_from_confusion(matrix)
+    accuracy, iou, mean = result["pixel_accuracy"], result["iou"], result["mean_iou"]
     extra = f" ({seconds:.0f} s)" if seconds is not None else ""
     print(f"\n{title}{extra}: pixel accuracy {accuracy:.3f}, mean IoU {mean:.3f} over {len(iou)} classes")
-    print("   " + "  ".join(f"{CLASS_NAMES[c]} {v:.2f}" for c, v in iou.items()))
+    print("   " + "  ".join(f"{name} {v:.2f}" for name, v in iou.items()))
     return accuracy, mean
 
 
@@ -106,13 +93,13 @@ def colour_baselines(train, test, pixels=100_000, seed=0):
     model = LogisticRegression(max_iter=300)
     model.fit(X[pick] / 255.0, y[pick])
     X_test = test.images.reshape(-1, 3)
-    logistic = confusion(test.masks, model.predict(X_test / 255.0))
+    logistic = confusion(test.masks, model.predict(X_test / 255.0).reshape(test.masks.shape))
     logistic_seconds = time.perf_counter() - start
     # the colour lookup table, fitted on the test pixels themselves: no per-pixel colour rule does better
     bins = (X_test // 8).astype(np.int64) @ np.array([1024, 32, 1])
     table = np.zeros((32 ** 3, 23), np.int64)
     np.add.at(table, (bins, test.masks.ravel()), 1)
-    lookup = confusion(test.masks, table.argmax(1)[bins])
+    lookup = confusion(test.masks, table.argmax(1)[bins].reshape(test.masks.shape))
     return (logistic, logistic_seconds), lookup
 
 

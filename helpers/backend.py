@@ -110,7 +110,12 @@ def gpus() -> list:
 def device_summary() -> str:
     """One line naming the device the notebooks will train on, e.g. ``'CPU (2 threads)'``."""
     if not tf:
-        return f"Keras {keras.__version__} on {KERAS_BACKEND}"
+        text = f"Keras {keras.__version__} on {KERAS_BACKEND}"
+        if KERAS_BACKEND == "jax":
+            import jax
+
+            text += f" {jax.__version__}: " + ", ".join(f"{d.platform} {d.device_kind}" for d in jax.devices())
+        return text
     found = gpus()
     if found:
         return f"GPU: {len(found)} device(s), TensorFlow {tf.__version__}"

@@ -26,12 +26,10 @@ def main():
     parser.add_argument("--frames", type=int, required=True)
     args = parser.parse_args()
 
-    from helpers.data import street
     from helpers.models import street_detector as sd
 
     args.out.mkdir(parents=True, exist_ok=True)
     backbone = sd.feature_extractor()
-    height, width, _ = sd.INPUT_SHAPE
     # each chunk renders its own CHUNK frames with the seed seed * 1000 + c (frames are deterministic
     # by (seed, frame)), so a chunk never re-renders another's frames and an interrupted run resumes
     for chunk in range(args.frames // CHUNK):
@@ -39,15 +37,13 @@ def main():
         if path.exists():
             continue
         start = time.time()
-        images, boxes, labels = street.make_detection_scenes(CHUNK, args.seed * 1000 + chunk, height, width)
-        rendered = time.time() - start
-        fine, coarse = backbone.predict(images.astype(np.float32), batch_size=16, verbose=0)
+        fine, coarse, boxes, labels = sd.block_features(backbone, CHUNK, args.seed * 1000 + chunk)
         partial = path.with_name(path.name + ".partial.npz")
-        np.savez(partial, stride16=fine.astype(np.float16), stride32=coarse.astype(np.float16),
+        np.savez(partial, stride16=fine, stride32=coarse,
                  counts=np.array([len(b) for b in boxes]), boxes=np.concatenate(boxes).astype(np.float32),
                  labels=np.concatenate(labels).astype(np.int64))
         partial.replace(path)
-        print(f"{path.name}: render {rendered:.1f} s, features {time.time() - start - rendered:.1f} s", flush=True)
+        print(f"{path.name}: rendered and through the backbone in {time.time() - start:.1f} s", flush=True)
 
 
 if __name__ == "__main__":

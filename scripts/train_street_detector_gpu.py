@@ -104,11 +104,11 @@ def train(args):
     pending += [pool.apply_async(_render_block, (("train", c, TRAIN_SEED * 1000 + c, anchors),)) for c in range(blocks)]
     pool.close()
 
-    from helpers.backend import KERAS_BACKEND, keras
+    from helpers.backend import KERAS_BACKEND, device_summary, keras
 
     keras.utils.set_random_seed(args.seed)
-    device = _device_string(KERAS_BACKEND)
-    print(f"Keras {keras.__version__} on {KERAS_BACKEND}: {device}", flush=True)
+    device = device_summary()
+    print(device, flush=True)
     backbone = sd.feature_extractor()
     head = sd.build_head()
     if args.init:
@@ -123,8 +123,7 @@ def train(args):
     rows = 2 * blocks * BLOCK                 # every frame as rendered and mirrored
     fine = np.zeros((rows, *sd.GRID_SHAPE, 112), np.float16)
     coarse = np.zeros((rows, sd.GRID_SHAPE[0] // 2, sd.GRID_SHAPE[1] // 2, 320), np.float16)
-    packed = np.zeros((rows, sd.pack_targets(np.zeros((1, *sd.GRID_SHAPE, len(anchors), 6)), np.zeros((1, 64, 4))).shape[1]),
-                      np.float32)
+    packed = np.zeros((rows, np.prod(sd.GRID_SHAPE) * len(anchors) * 6 + sd.MAX_TRUE_BOXES * 4), np.float32)
     held_out = {"fine": [], "coarse": [], "packed": []}
     state = {"rows": 0, "frames": 0, "boxes": 0, "per_class": np.zeros(sd.NUM_CLASSES, int), "render_s": 0.0,
              "feature_s": 0.0, "blocks_in": 0, "first_block_at": None}
@@ -263,14 +262,6 @@ def train(args):
     print(f"stopped by {stop} after {step} steps, {state['frames']} frames; written {weights} and gpu_run.json", flush=True)
 
 
-def _device_string(backend):
-    if backend == "jax":
-        import jax
-
-        return f"jax {jax.__version__}: " + ", ".join(str(d) for d in jax.devices())
-    return f"{backend} on {platform.machine()}"
-
-
 def evaluate_mode(args):
     """Score a head (and the checkpoints of its run) on the held-out frames with COCOeval; write the record."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -287,19 +278,11 @@ def evaluate_mode(args):
     if args.cache is not None:
         v_fine, v_coarse, v_boxes, v_labels, held_seeds = load_chunks(args.cache, HELD_OUT_SEED)
     else:                                   # render them and compute their features here, as the cache would
-        from helpers.data import street
-
         backbone = sd.feature_extractor()
-        v_fine, v_coarse, v_boxes, v_labels, held_seeds = [], [], [], [], []
-        for c in range(HELD_OUT_BLOCKS):
-            images, boxes, labels = street.make_detection_scenes(BLOCK, HELD_OUT_SEED * 1000 + c, *sd.INPUT_SHAPE[:2])
-            f, k = backbone.predict(images.astype(np.float32), batch_size=16, verbose=0)
-            v_fine.append(f.astype(np.float16))
-            v_coarse.append(k.astype(np.float16))
-            v_boxes += boxes
-            v_labels += labels
-            held_seeds.append(HELD_OUT_SEED * 1000 + c)
-        v_fine, v_coarse = np.concatenate(v_fine), np.concatenate(v_coarse)
+        held_seeds = [HELD_OUT_SEED * 1000 + c for c in range(HELD_OUT_BLOCKS)]
+        blocks = [sd.block_features(backbone, BLOCK, seed) for seed in held_seeds]
+        v_fine, v_coarse = (np.concatenate([b[i] for b in blocks]) for i in (0, 1))
+        v_boxes, v_labels = [x for b in blocks for x in b[2]], [x for b in blocks for x in b[3]]
 
     def score(path):
         head = sd.build_head()

@@ -220,18 +220,13 @@ def weighted_cross_entropy(keras, weights):
     return loss
 
 
-def device_description(keras, tf):
-    """Where the training ran: processor, cores, Keras backend and accelerator."""
-    text = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; Keras backend {keras.backend.backend()}"
-    if tf:
-        gpus = tf.config.list_physical_devices("GPU")
-        threads = os.environ.get("TF_NUM_INTRAOP_THREADS", "default")
-        return text + f"; threads intra={threads}; " + ("GPU " + ", ".join(d.name for d in gpus) if gpus else "CPU only")
-    if keras.backend.backend() == "jax":
-        import jax
+def device_description():
+    """Where the training ran: processor, cores, and helpers.backend's device line (backend, accelerator)."""
+    from helpers.backend import device_summary
 
-        return text + f" (jax {jax.__version__}); " + ", ".join(f"{d.platform} {d.device_kind}" for d in jax.devices())
-    return text
+    threads = os.environ.get("TF_NUM_INTRAOP_THREADS")
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+            + (f", TensorFlow threads intra={threads}" if threads else "") + f"; {device_summary()}")
 
 
 def main(argv=None):
@@ -297,7 +292,7 @@ def main(argv=None):
         per_step = (time.time() - t) / 20
         print(f"n_filters={args.n_filters} batch {args.batch_size}: {per_step:.3f} s/step, "
               f"{args.batch_size / per_step:.1f} frames/s, {model.count_params():,} parameters, load {machine_load()}, "
-              f"{device_description(keras, tf)}")
+              f"{device_description()}")
         return
 
     record = {
@@ -313,7 +308,7 @@ def main(argv=None):
         "epochs": [],
         "best_epoch": None,
         "render_seconds": round(render_s, 1),
-        "device": device_description(keras, tf),
+        "device": device_description(),
         "tensorflow": tf.__version__ if tf else None, "keras": keras.__version__,
         "keras_backend": keras.backend.backend(),
         "weights_file": Path(args.out_weights).name,

@@ -48,6 +48,8 @@ WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "street_detector_he
 #: SHA-256 of the shipped head (printed by scripts/train_street_detector_gpu.py --evaluate ... --ship).
 WEIGHTS_SHA256 = "24f773ecf1c3c5364ddaad98056190eebfb613bb539108e9f3f2207b7f5ce2c1"
 RUN_RECORD = Path(__file__).resolve().parent / "street_detector_run.json"
+#: True boxes per frame that yolo_targets pads to (the loss's ignore test compares with all of them).
+MAX_TRUE_BOXES = 64
 
 
 # --------------------------------------------------------------------------------------------
@@ -97,6 +99,19 @@ def feature_extractor():
     cut.trainable = False
     outputs = cut(efficientnet_lite.preprocess_input(inputs), training=False)
     return keras.Model(inputs, outputs, name="street_backbone")
+
+
+def block_features(backbone, n, seed):
+    """Render ``make_detection_scenes(n, seed)`` at INPUT_SHAPE and run the frozen ``backbone`` on it.
+
+    Returns (stride-16 features (n, 16, 24, 112) float16, stride-32 features (n, 8, 12, 320) float16,
+    boxes: n arrays (k, 4) x1, y1, x2, y2 pixels, labels: n arrays (k,)).
+    """
+    from helpers.data import street
+
+    images, boxes, labels = street.make_detection_scenes(n, seed, *INPUT_SHAPE[:2])
+    fine, coarse = backbone.predict(images.astype(np.float32), batch_size=16, verbose=0)
+    return fine.astype(np.float16), coarse.astype(np.float16), boxes, labels
 
 
 def build_head(num_anchors=NUM_ANCHORS, num_classes=NUM_CLASSES, channels=HEAD_CHANNELS):
@@ -208,7 +223,7 @@ def detect(raw, anchors, image_shape=INPUT_SHAPE[:2], score_threshold=0.01, iou_
 # --------------------------------------------------------------------------------------------
 
 def yolo_targets(boxes, labels, anchors, grid_shape=GRID_SHAPE, stride=STRIDE, num_classes=NUM_CLASSES,
-                 max_boxes=64):
+                 max_boxes=MAX_TRUE_BOXES):
     """YOLOv2 targets for one frame.
 
     boxes (k, 4) x1, y1, x2, y2 pixels; labels (k,) class indices; anchors (A, 2) in cells.
@@ -390,7 +405,8 @@ def read_run_record(path=RUN_RECORD):
 
 
 __all__ = [
-    "CLASS_NAMES", "FEATURE_LAYERS", "GRID_SHAPE", "INPUT_SHAPE", "NUM_ANCHORS", "STRIDE", "build_head",
+    "CLASS_NAMES", "FEATURE_LAYERS", "GRID_SHAPE", "INPUT_SHAPE", "MAX_TRUE_BOXES", "NUM_ANCHORS", "STRIDE",
+    "block_features", "build_head",
     "coco_average_precision", "detect", "feature_extractor", "head_arrays", "kmeans_anchors", "load_head_weights",
     "load_street_detector", "pack_targets", "packed_yolo_loss", "read_run_record", "shape_iou", "flip_boxes",
     "street_yolo_outputs", "yolo_loss", "yolo_targets",

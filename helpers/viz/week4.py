@@ -111,7 +111,6 @@ class RecognitionRisk(widgets.VBox):
 # ---------------------------------------------------------------------------------------------
 
 
-
 def drawn_people(n_people: int, per_person: int, seed: int = 0, size: int = 32, gray: bool = True):
     """Photos of ``n_people`` drawn people, ``per_person`` each (:func:`helpers.data.identities.make_identities`:
     identity traits fixed per person, pose, lighting, expression and background redrawn for every photo).
@@ -581,12 +580,12 @@ def _classical_distances(X_train, y_train, X_test, y_test, components, svm_pairs
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     components = int(min(components, len(A) - 1, A.shape[1]))
     pca = PCA(components, svd_solver="randomized", random_state=seed).fit(A)
-    A_pca = pca.transform(A)
+    A_pca, B_pca = pca.transform(A), pca.transform(B)
     lda = LinearDiscriminantAnalysis().fit(A_pca, y_train)
     scale = np.sqrt(pca.explained_variance_)   # whitened PCA coordinates for the SVM (what whiten=True gives)
     out = {"pixels": pair_distances(B, y_test),
-           "eigenfaces (PCA)": pair_distances(pca.transform(B), y_test),
-           "Fisherfaces (PCA + LDA)": pair_distances(lda.transform(pca.transform(B)), y_test)}
+           "eigenfaces (PCA)": pair_distances(B_pca, y_test),
+           "Fisherfaces (PCA + LDA)": pair_distances(lda.transform(B_pca), y_test)}
     rng = np.random.default_rng(seed)
     i, j = np.triu_indices(len(y_train), k=1)
     same = y_train[i] == y_train[j]
@@ -595,7 +594,7 @@ def _classical_distances(X_train, y_train, X_test, y_test, components, svm_pairs
     pick = np.concatenate([pick_same, pick_diff])
     Z = A_pca / scale
     svm = SVC(kernel="rbf", C=1.0, gamma="scale").fit(pair_features(Z[i[pick]], Z[j[pick]]), same[pick])
-    Zt = pca.transform(B) / scale
+    Zt = B_pca / scale
     ti, tj = np.triu_indices(len(y_test), k=1)
     same_test = y_test[ti] == y_test[tj]
     diff = np.flatnonzero(~same_test)      # the SVM is slow to evaluate: all same-person test pairs and
