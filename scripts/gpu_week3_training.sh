@@ -4,14 +4,15 @@
 #
 #   OUT=/tmp/week3 bash scripts/gpu_week3_training.sh
 #       stage 1 of the street U-Net (scripts/train_unet_street.py, the notebook's n_filters=32) and,
-#       next to it, the street detector's head (scripts/train_street_detector_gpu.py)
+#       next to it, stage 1 of the street detector's head, its trunk (scripts/train_street_detector_gpu.py)
 #   STAGE=2 FIRST_STAGE=/tmp/week3/unet OUT=/tmp/week3b bash scripts/gpu_week3_training.sh
 #       stage 2 of the U-Net: from stage 1's best weights, more frames, a lower learning rate; its
 #       run record keeps stage 1's as first_stage
 #
 # Each run stops itself within its time budget and writes its weights and run record under $OUT.
-# Score the detector afterwards on a CPU machine with `train_street_detector_gpu.py --evaluate` (it
-# needs TensorFlow and pycocotools; see docs/INSTRUCTOR.md, "Retraining week 3's models").
+# Score the detector's trunk afterwards on a CPU machine with `train_street_detector_gpu.py --evaluate`
+# (it needs TensorFlow and pycocotools), then train its stage 2 there (`train_street_detector.py`;
+# see docs/INSTRUCTOR.md, "Retraining week 3's models").
 # Needs jax with CUDA, keras 3.15.1 (+ namex, optree) and numpy. Where keras is missing, wheels in
 # .whl/ are installed to /tmp/site first. Budgets in seconds, rendering included: UNET_SECONDS,
 # DETECTOR_SECONDS (the shipped run's values are the defaults). Results: $OUT/unet/ (weights,

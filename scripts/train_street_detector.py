@@ -1,18 +1,30 @@
-"""Train the week-3 street detector's head on cached backbone features; ship it and its run record.
+"""Stage 2 of the week-3 street detector: train its fine branch (stride 8) on cached features; ship the whole head.
 
-    python scripts/street_detector_features.py /tmp/yolo_street --seed 12 --frames 320    # held out
-    python scripts/street_detector_features.py /tmp/yolo_street --seed 11 --frames 3072   # training
-    python scripts/train_street_detector.py /tmp/yolo_street --epochs 40 [--ship]
+    python scripts/street_detector_features.py CACHE --seed 12 --frames 320                 # held out
+    python scripts/street_detector_features.py CACHE --seed 11 --frames 12800 --mirror      # training
+    python scripts/train_street_detector.py CACHE --out RUN --steps 5000
+    python scripts/train_street_detector.py CACHE --ship RUN/checkpoints/step_05000.npz \\
+        --first-stage STAGE1.npz --first-stage-record STAGE1.json
 
-The backbone (EfficientNet-Lite0, ImageNet) is frozen, so its features are computed once
-(``street_detector_features.py``) and only the head (:func:`helpers.models.street_detector.build_head`)
-is trained here, with the YOLOv2 loss (:func:`helpers.models.street_detector.yolo_loss`) and Adam
-with a cosine learning-rate schedule. Anchors: k-means (1 - IoU) on the training boxes, in grid
-cells. Held-out frames (seed 12) are scored with pycocotools' COCOeval (AP at IoU 0.5 per class,
-their mean) after decoding with ``yolo_head`` and per-class non-max suppression (score >= 0.01, at
-most 100 boxes per frame). With ``--ship`` the head (float16) is written to
-``helpers/models/weights/street_detector_head_fp16.npz`` and the record to
-``helpers/models/street_detector_run.json`` (its SHA-256 goes into street_detector.py by hand).
+Stage 1 (``train_street_detector_gpu.py``, on a GPU) trained the trunk with an output on a 16 x 24
+grid. Here the trunk and the backbone stay frozen (their outputs are cached by
+``street_detector_features.py``), and only the fine branch
+(:func:`helpers.models.street_detector.build_fine_branch`: the stride-8 map and the upsampled trunk,
+two 3x3 convolutions, the output on a 32 x 48 grid) is trained, with the YOLOv2 loss
+(:func:`helpers.models.street_detector.yolo_loss`) and Adam with a cosine learning-rate schedule
+(to 2% of ``--lr``). Batches of ``--batch`` frame views (a frame as rendered or mirrored) are drawn
+at random without replacement within a batch (``default_rng(--seed)``), their targets made as they
+are drawn. Anchors: k-means (1 - IoU, seed 0) on the training boxes, in 8-pixel cells. Every
+``--eval-every`` steps the 320 held-out frames (seed 12) are scored with pycocotools' COCOeval (AP at
+IoU 0.5 per class and their mean, after ``yolo_head`` and per-class non-max suppression, score >=
+0.01, at most 100 boxes per frame) and the fine branch is written to RUN/checkpoints/step_<s>.npz;
+RUN/history.json holds the anchors, every step's loss and the scores.
+
+``--ship`` joins a checkpoint's fine branch with stage 1's trunk (``--first-stage``) into one head
+(float16), scores it on the held-out frames and writes
+``helpers/models/weights/street_detector_head_fp16.npz`` and ``helpers/models/street_detector_run.json``
+(with stage 1's record, ``--first-stage-record``, inside as ``first_stage``; its SHA-256 goes into
+street_detector.py by hand). Without ``--first-stage-record`` the shipped record's ``first_stage`` is kept.
 """
 
 from __future__ import annotations
@@ -20,144 +32,196 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 TRAIN_SEED, HELD_OUT_SEED = 11, 12
-#: True boxes smaller than this (pixels, at 256 x 384) are also reported apart: "objects >= 64 px²".
-MIN_AREA = 64.0
 
 
-def load_chunks(folder, seed):
-    """Concatenate the cached chunks of one seed: (fine, coarse, boxes list, labels list, chunk seeds)."""
-    fine, coarse, boxes, labels, seeds = [], [], [], [], []
+def load_chunks(folder, seed, views=None):
+    """The cached chunks of one seed, every view of a chunk after the other (as rendered, then mirrored):
+    (stride8 (M, 32, 48, 40), trunk (M, 16, 24, 96), boxes: M arrays (k, 4), labels: M arrays (k,),
+    chunk seeds, frames); ``views=1`` reads the frames as rendered only."""
+    from helpers.models import street_detector as sd
+
+    stride8, trunk, boxes, labels, seeds = [], [], [], [], []
     for path in sorted(Path(folder).glob(f"seed{seed}_[0-9][0-9][0-9].npz")):   # not *.partial.npz
         with np.load(path) as z:
-            fine.append(z["stride16"])
-            coarse.append(z["stride32"])
+            splits = np.cumsum(z["counts"])[:-1]
+            chunk_boxes, chunk_labels = np.split(z["boxes"], splits), np.split(z["labels"], splits)
+            for view in range(z["stride8"].shape[0] if views is None else views):
+                stride8.append(z["stride8"][view])
+                trunk.append(z["trunk"][view])
+                boxes += chunk_boxes if view == 0 else [sd.flip_boxes(b) for b in chunk_boxes]
+                labels += chunk_labels
+        seeds.append(seed * 1000 + int(path.stem.split("_")[1]))
+    if not stride8:
+        raise SystemExit(f"no cached features for seed {seed} in {folder}: run street_detector_features.py first")
+    return np.concatenate(stride8), np.concatenate(trunk), boxes, labels, seeds
+
+
+def load_boxes(folder, seed):
+    """The boxes and labels of the cached frames of one seed, as rendered: (boxes list, labels list)."""
+    boxes, labels = [], []
+    for path in sorted(Path(folder).glob(f"seed{seed}_[0-9][0-9][0-9].npz")):
+        with np.load(path) as z:
             splits = np.cumsum(z["counts"])[:-1]
             boxes += np.split(z["boxes"], splits)
             labels += np.split(z["labels"], splits)
-        seeds.append(seed * 1000 + int(path.stem.split("_")[1]))
-    if not fine:
-        raise SystemExit(f"no cached features for seed {seed} in {folder}")
-    return np.concatenate(fine), np.concatenate(coarse), boxes, labels, seeds
+    return boxes, labels
 
 
-def evaluate(head, fine, coarse, boxes, labels, anchors, batch=64):
-    """COCOeval AP@0.5 per class on cached features: (all objects, objects >= MIN_AREA px²)."""
+def scores(branch, stride8, trunk, boxes, labels, anchors):
+    """COCOeval AP@0.5 of the fine branch on cached features: (all objects, objects >= 64 px²)."""
     from helpers.models import street_detector as sd
 
-    detections = []
-    for start in range(0, len(fine), batch):
-        raw = head([fine[start:start + batch].astype(np.float32), coarse[start:start + batch].astype(np.float32)],
-                   training=False)
-        detections += sd.detect(raw, anchors, sd.INPUT_SHAPE[:2])
-    return (sd.coco_average_precision(boxes, labels, detections),
-            sd.coco_average_precision(boxes, labels, detections, min_area=MIN_AREA))
+    def predict(start, stop):
+        return branch([stride8[start:stop].astype(np.float32), trunk[start:stop].astype(np.float32)], training=False)
+
+    return sd.held_out_scores(predict, boxes, labels, anchors)
+
+
+def fit_anchors(boxes):
+    from helpers.models import street_detector as sd
+
+    wh = np.concatenate([b[:, 2:] - b[:, :2] for b in boxes]) / sd.STRIDE
+    return sd.kmeans_anchors(np.maximum(wh, 1.0 / sd.STRIDE), sd.NUM_ANCHORS, seed=0)
+
+
+def train(args):
+    from helpers.backend import device_summary, keras, tf
+    from helpers.models import street_detector as sd
+
+    keras.utils.set_random_seed(args.seed)
+    stride8, trunk, boxes, labels, train_seeds = load_chunks(args.cache, TRAIN_SEED)
+    v8, vtrunk, vboxes, vlabels, _ = load_chunks(args.cache, HELD_OUT_SEED, views=1)
+    anchors, anchor_iou = fit_anchors(boxes)
+    print(f"{len(stride8)} training views, {len(v8)} held-out frames; anchors (cells) "
+          f"{np.round(anchors, 3).tolist()}, mean IoU {anchor_iou:.3f}", flush=True)
+    branch = sd.build_fine_branch()
+    optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(args.lr, args.steps, alpha=0.02))
+
+    @tf.function
+    def step(s8, tr, target, truth):
+        with tf.GradientTape() as tape:
+            loss = sd.yolo_loss(branch([s8, tr], training=True), target, truth, anchors)
+        grads = tape.gradient(loss, branch.trainable_variables)
+        optimizer.apply_gradients(zip(grads, branch.trainable_variables))
+        return loss
+
+    out = Path(args.out)
+    (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(args.seed)
+    started, losses, history = time.time(), [], []
+    for i in range(1, args.steps + 1):
+        idx = np.sort(rng.choice(len(stride8), args.batch, replace=False))
+        pairs = [sd.yolo_targets(boxes[j], labels[j], anchors) for j in idx]
+        losses.append(float(step(stride8[idx].astype(np.float32), trunk[idx].astype(np.float32),
+                                 np.stack([t for t, _ in pairs]), np.stack([u for _, u in pairs]))))
+        if i % args.eval_every == 0 or i == args.steps:
+            every, large = scores(branch, v8, vtrunk, vboxes, vlabels, anchors)
+            path = out / "checkpoints" / f"step_{i:05d}.npz"
+            np.savez(path, **sd.head_arrays(branch, anchors))
+            history.append({"step": i, "loss": round(float(np.mean(losses[-200:])), 4),
+                            "seconds": round(time.time() - started, 1), "held_out_mAP50": round(every["mAP"], 4),
+                            "held_out_mAP50_min_area": round(large["mAP"], 4),
+                            "per_class": {k: round(v, 3) for k, v in every["per_class"].items()},
+                            "checkpoint": str(path.relative_to(out))})
+            print(json.dumps(history[-1]), flush=True)
+            (out / "history.json").write_text(json.dumps({
+                "args": vars(args) | {"cache": str(args.cache), "out": str(args.out)},
+                "machine": f"{device_summary()}, {platform.machine()}", "anchors": anchors.tolist(),
+                "anchor_iou": anchor_iou, "train_views": len(stride8), "chunk_seeds": [train_seeds[0], train_seeds[-1]],
+                "trained_parameters": int(branch.count_params()), "losses": losses, "history": history}))
+
+
+def ship(args):
+    from helpers.models import street_detector as sd
+    from helpers.models.npz_weights import file_sha256
+
+    run_folder = args.ship.parent.parent
+    run = json.loads((run_folder / "history.json").read_text())
+    if args.first_stage_record is not None:
+        first_stage = json.loads(args.first_stage_record.read_text())
+    else:
+        first_stage = sd.read_run_record().get("first_stage")
+        if first_stage is None:
+            raise SystemExit("--first-stage-record is needed: the shipped record has no first_stage")
+    branch = sd.build_fine_branch()
+    anchors = sd.load_head_weights(branch, args.ship, sha256=None)
+    if not np.allclose(anchors, run["anchors"], atol=1e-4):
+        raise SystemExit(f"{args.ship} has other anchors than its run's history.json")
+    trunk = sd.build_trunk()
+    sd.load_head_weights(trunk, args.first_stage, sha256=None)
+    arrays = {**sd.head_arrays(trunk, anchors), **sd.head_arrays(branch, anchors)}
+    out = sd.WEIGHTS_PATH if args.write_repo else run_folder / "street_detector_head_fp16.npz"
+    np.savez_compressed(out, **arrays)
+
+    # score the float16 head that is shipped, as the notebook and the tests load it
+    head = sd.build_head()
+    anchors = sd.load_head_weights(head, out, sha256=None)
+    shipped_branch = sd.build_fine_branch()
+    sd.load_head_weights(shipped_branch, out, sha256=None)
+    boxes, labels = load_boxes(args.cache, TRAIN_SEED)
+    v8, vtrunk, vboxes, vlabels, held_seeds = load_chunks(args.cache, HELD_OUT_SEED, views=1)
+    every, large = scores(shipped_branch, v8, vtrunk, vboxes, vlabels, anchors)
+    first, _ = scores(shipped_branch, v8[:16], vtrunk[:16], vboxes[:16], vlabels[:16], anchors)
+    a = run["args"]
+    record = {
+        "what": "YOLOv2-style head on a frozen EfficientNet-Lite0 (ImageNet), trained on generated street scenes in two stages",
+        "script": "scripts/train_street_detector.py",
+        "input_shape": list(sd.INPUT_SHAPE), "grid": list(sd.GRID_SHAPE), "stride": sd.STRIDE,
+        "backbone_layers": list(sd.FEATURE_LAYERS), "classes": list(sd.CLASS_NAMES),
+        "anchors_cells": np.round(anchors, 4).tolist(), "anchor_mean_iou": round(run["anchor_iou"], 4),
+        "train": {"frames": len(boxes), "boxes": int(sum(len(b) for b in boxes)), "chunk_seeds": run["chunk_seeds"],
+                  "boxes_per_class": {n: int(sum(np.sum(c == k) for c in labels)) for k, n in enumerate(sd.CLASS_NAMES)},
+                  "mirrored": run["train_views"] == 2 * len(boxes), "views": run["train_views"],
+                  "steps": a["steps"], "batch": a["batch"], "learning_rate": a["lr"], "seed": a["seed"],
+                  "head_parameters": int(head.count_params()), "trained_parameters": run["trained_parameters"],
+                  "seconds": run["history"][-1]["seconds"], "machine": run["machine"]},
+        "held_out": {"frames": len(vboxes), "chunk_seeds": held_seeds, "evaluator": "pycocotools COCOeval, AP at IoU 0.5",
+                     "decoding": "yolo_head, class score >= 0.01, per-class NMS IoU 0.5, <= 100 boxes per frame",
+                     "all_objects": every, "min_area_px2": sd.MIN_AREA_PX2, "objects_min_area": large,
+                     "first_16_frames": first},
+        "history": run["history"],
+        "first_stage": first_stage,
+        "weights": {"path": str(out.relative_to(ROOT)) if args.write_repo else str(out), "sha256": file_sha256(out),
+                    "bytes": out.stat().st_size},
+    }
+    record_path = sd.RUN_RECORD if args.write_repo else run_folder / "street_detector_run.json"
+    record_path.write_text(json.dumps(record, indent=1) + "\n")
+    print(json.dumps({"all": every, "min_area": large}, indent=1))
+    print("written", out, record_path, "sha256", record["weights"]["sha256"])
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("cache", type=Path)
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("cache", type=Path, help="folder written by street_detector_features.py")
+    parser.add_argument("--out", type=Path, help="training: folder for checkpoints/ and history.json")
+    parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--eval-every", type=int, default=5)
-    parser.add_argument("--init", type=Path, default=None,
-                        help="continue from a head npz of an earlier run (its run record JSON next to it is kept in the new record)")
-    parser.add_argument("--ship", action="store_true")
+    parser.add_argument("--eval-every", type=int, default=1000)
+    parser.add_argument("--ship", type=Path, default=None, help="a checkpoint of a run: join it with --first-stage and score it")
+    parser.add_argument("--first-stage", type=Path, default=None,
+                        help="--ship: head npz with stage 1's trunk (default: the shipped head, whose trunk is stage 1's)")
+    parser.add_argument("--first-stage-record", type=Path, default=None, help="--ship: stage 1's run record (JSON)")
+    parser.add_argument("--write-repo", action="store_true",
+                        help="--ship: write into helpers/models (default: next to the run's history.json)")
     args = parser.parse_args()
-
-    from helpers.backend import keras, tf
-    from helpers.models import street_detector as sd
-    from helpers.models.npz_weights import file_sha256
-
-    keras.utils.set_random_seed(args.seed)
-    fine, coarse, boxes, labels, train_seeds = load_chunks(args.cache, TRAIN_SEED)
-    v_fine, v_coarse, v_boxes, v_labels, held_seeds = load_chunks(args.cache, HELD_OUT_SEED)
-    wh = np.concatenate([b[:, 2:] - b[:, :2] for b in boxes]) / sd.STRIDE
-    anchors, anchor_iou = sd.kmeans_anchors(np.maximum(wh, 1.0 / sd.STRIDE), sd.NUM_ANCHORS, seed=0)
-    print(f"{len(fine)} training frames, {len(wh)} boxes; {len(v_fine)} held-out frames")
-    print("anchors (cells):", np.round(anchors, 2).tolist(), f"mean IoU {anchor_iou:.3f}", flush=True)
-    targets = [sd.yolo_targets(b, c, anchors) for b, c in zip(boxes, labels)]
-    target = np.stack([t for t, _ in targets])
-    truth = np.stack([u for _, u in targets])
-
-    head = sd.build_head()
-    earlier = None
-    if args.init is not None:
-        if not np.allclose(sd.load_head_weights(head, args.init, sha256=None), anchors, atol=1e-3):
-            raise SystemExit(f"{args.init} was trained with other anchors")
-        earlier_record = args.init.with_name("street_detector_run.json")
-        earlier = json.loads(earlier_record.read_text()) if earlier_record.exists() else {"weights": str(args.init)}
-    steps_per_epoch = len(fine) // args.batch
-    schedule = keras.optimizers.schedules.CosineDecay(args.lr, args.epochs * steps_per_epoch, alpha=0.02)
-    optimizer = keras.optimizers.Adam(schedule)
-
-    @tf.function
-    def step(f, c, t, u):
-        with tf.GradientTape() as tape:
-            loss = sd.yolo_loss(head([f, c], training=True), t, u, anchors)
-        grads = tape.gradient(loss, head.trainable_variables)
-        optimizer.apply_gradients(zip(grads, head.trainable_variables))
-        return loss
-
-    rng = np.random.default_rng(args.seed)
-    history, started = [], time.time()
-    for epoch in range(1, args.epochs + 1):
-        order = rng.permutation(len(fine))
-        losses = []
-        for s in range(steps_per_epoch):
-            idx = np.sort(order[s * args.batch:(s + 1) * args.batch])
-            losses.append(float(step(fine[idx].astype(np.float32), coarse[idx].astype(np.float32),
-                                     target[idx], truth[idx])))
-        entry = {"epoch": epoch, "loss": round(float(np.mean(losses)), 4), "seconds": round(time.time() - started, 1)}
-        if epoch % args.eval_every == 0 or epoch == args.epochs:
-            every, large = evaluate(head, v_fine, v_coarse, v_boxes, v_labels, anchors)
-            entry["held_out_mAP50"] = round(every["mAP"], 4)
-            entry["held_out_mAP50_min_area"] = round(large["mAP"], 4)
-            entry["per_class"] = {k: None if v is None else round(v, 3) for k, v in every["per_class"].items()}
-        history.append(entry)
-        print(json.dumps(entry), flush=True)
-        np.savez(args.cache / "head_checkpoint.npz", **sd.head_arrays(head, anchors))
-
-    arrays = sd.head_arrays(head, anchors)
-    out = sd.WEIGHTS_PATH if args.ship else args.cache / "street_detector_head_fp16.npz"
-    np.savez_compressed(out, **arrays)
-    # score the float16 weights that are shipped, as the notebook and the tests load them
-    shipped = sd.build_head()
-    shipped_anchors = sd.load_head_weights(shipped, out, sha256=None)
-    every, large = evaluate(shipped, v_fine, v_coarse, v_boxes, v_labels, shipped_anchors)
-    first, _ = evaluate(shipped, v_fine[:16], v_coarse[:16], v_boxes[:16], v_labels[:16], shipped_anchors)
-    record = {
-        "what": "YOLOv2-style head on a frozen EfficientNet-Lite0 (ImageNet), trained on generated street scenes",
-        "script": "scripts/train_street_detector.py",
-        "input_shape": list(sd.INPUT_SHAPE), "grid": list(sd.GRID_SHAPE), "stride": sd.STRIDE,
-        "backbone_layers": list(sd.FEATURE_LAYERS), "classes": list(sd.CLASS_NAMES),
-        "anchors_cells": np.round(shipped_anchors, 4).tolist(), "anchor_mean_iou": round(anchor_iou, 4),
-        "train": {"frames": len(fine), "boxes": int(len(wh)), "chunk_seeds": [train_seeds[0], train_seeds[-1]],
-                  "boxes_per_class": {n: int(sum(np.sum(c == k) for c in labels)) for k, n in enumerate(sd.CLASS_NAMES)},
-                  "epochs": args.epochs, "batch": args.batch, "learning_rate": args.lr, "seed": args.seed,
-                  "head_parameters": int(head.count_params()),
-                  "seconds": round(time.time() - started, 1), "machine": f"{platform.machine()}, CPU, 1 thread, nice 10"},
-        "held_out": {"frames": len(v_fine), "chunk_seeds": held_seeds, "evaluator": "pycocotools COCOeval, AP at IoU 0.5",
-                     "decoding": "yolo_head, class score >= 0.01, per-class NMS IoU 0.5, <= 100 boxes per frame",
-                     "all_objects": every, "min_area_px2": MIN_AREA, "objects_min_area": large,
-                     "first_16_frames": first},
-        "history": history,
-        "continued_from": None if earlier is None else {"train": earlier.get("train"), "history": earlier.get("history")},
-        "weights": {"path": str(out.relative_to(ROOT)) if args.ship else str(out), "sha256": file_sha256(out),
-                    "bytes": out.stat().st_size},
-    }
-    record_path = sd.RUN_RECORD if args.ship else args.cache / "street_detector_run.json"
-    record_path.write_text(json.dumps(record, indent=1) + "\n")
-    print(json.dumps({"all": every, "min_area": large}, indent=1))
-    print("written", out, record_path, "sha256", record["weights"]["sha256"])
+    if args.ship is not None:
+        ship(args)
+    elif args.out is None:
+        parser.error("--out is required for training")
+    else:
+        train(args)
 
 
 if __name__ == "__main__":

@@ -1,33 +1,36 @@
-"""Train the week-3 street detector's head on many frames with Keras on JAX (a GPU machine without TensorFlow); score it here.
+"""Stage 1 of the week-3 street detector: train its trunk on many frames with Keras on JAX (a GPU machine, no TensorFlow); score it here.
+
+The trunk (:func:`helpers.models.street_detector.build_trunk`) is trained here with its own 1x1
+output on the 16 x 24 grid (:func:`build_coarse_head`); stage 2 (``train_street_detector.py``, on a
+CPU) freezes it and trains the fine branch on the 32 x 48 grid, and ships the whole head.
 
 On the GPU machine (needs keras, jax and numpy only; nothing of TensorFlow or pycocotools)::
 
     KERAS_BACKEND=jax python scripts/train_street_detector_gpu.py --out OUT --workers 12 \\
         --train-frames 16000 --time-budget-s 330
 
-The shipped head came from ``scripts/gpu_week3_training.sh`` on one NVIDIA H200 (jax 0.11.2), next
+The shipped trunk came from ``scripts/gpu_week3_training.sh`` on one NVIDIA H200 (jax 0.11.2), next
 to the U-Net's training: ``--workers 10 --train-frames 40000 --time-budget-s 420 --batch 64
 --checkpoint-s 45``. Rendering limited it: 38,208 frames had arrived when the budget ended, after
-10,227 steps (median 11 ms) and 285 s of training; held-out mAP@0.5 0.53 (0.70 for boxes of at least
-64 px²), best at the last checkpoint. The CPU-trained head before it (3,072 frames,
-``train_street_detector.py``) had 0.36.
+10,227 steps (median 11 ms) and 285 s of training; held-out mAP@0.5 of the coarse head 0.53 (0.70
+for boxes of at least 64 px²), best at the last checkpoint (its record is the shipped record's
+``first_stage``).
 
-Here (TensorFlow + pycocotools), score the returned head on the 320 held-out frames and write the
-run record in the format of ``helpers/models/street_detector_run.json``::
+Here (TensorFlow + pycocotools), score the returned coarse head on the 320 held-out frames and write
+its run record (OUT/street_detector_run.json: stage 2's ``--first-stage-record``)::
 
-    python scripts/train_street_detector_gpu.py --evaluate OUT/street_detector_head_fp16.npz \\
-        [--cache /tmp/yolo_street] [--ship]
+    python scripts/train_street_detector_gpu.py --evaluate OUT/street_detector_head_fp16.npz
 
 Training. Frames are rendered by a pool of worker processes (``forkserver``, started before Keras
 and JAX are imported) in blocks of 64 with the block seeds of ``street_detector_features.py``:
-training block c is ``make_detection_scenes(64, 11 * 1000 + c)`` (blocks 0..47 are the 3,072 frames
-the earlier CPU-trained head was trained on, later blocks are new), held-out block c is seed 12000 + c (the
+training block c is ``make_detection_scenes(64, 11 * 1000 + c)``, held-out block c is seed 12000 + c (the
 frames ``--evaluate`` scores; here only their loss is followed). Each frame is used as rendered and
 mirrored left-right (image and boxes). The frozen backbone's features of every frame and its mirror
 are computed once on the device as blocks arrive and kept in host memory as float16 (147 KB per
 frame and orientation); training starts with the first block and draws each batch uniformly from
-what has arrived so far, while the workers keep rendering. The head (:func:`build_head`, same
-layers, names and output as the shipped one) is trained with the YOLOv2 loss in keras.ops
+what has arrived so far, while the workers keep rendering. The coarse head (:func:`build_coarse_head`:
+the trunk, with the names the shipped head gives its layers, and a 1x1 output on the 16 x 24 grid)
+is trained with the YOLOv2 loss in keras.ops
 (:func:`packed_yolo_loss`) by ``train_on_batch``; Adam (optionally AdamW), learning rate set every
 step: linear warm-up, then a cosine to ``lr * lr_floor`` over the run's progress, which is
 max(steps / (epochs * steps per epoch), seconds / time budget), so a run cut by its time budget
@@ -36,7 +39,8 @@ of that). Every --checkpoint-s seconds the head is written to OUT/checkpoints/st
 held-out loss recorded; at the end (time budget
 or epochs reached) OUT/street_detector_head_fp16.npz (the last head), OUT/head_best_held_out_loss.npz
 and OUT/gpu_run.json. The weight files have the shipped file's format (``head_arrays``: float16 layer
-weights keyed ``<layer>/<i>`` plus the anchors), so ``load_street_detector(path, sha256=None)`` reads them.
+weights keyed ``<layer>/<i>`` plus the anchors), so ``load_head_weights(build_coarse_head(), path, sha256=None)``
+reads them, and ``load_head_weights(build_trunk(), path, sha256=None)`` their trunk.
 """
 
 from __future__ import annotations
@@ -72,7 +76,8 @@ def _render_block(task):
     images, boxes, labels = street.make_detection_scenes(BLOCK, seed, height, width)
     targets, truths = [], []
     for flip in (False, True):
-        pairs = [sd.yolo_targets(sd.flip_boxes(b, width) if flip else b, c, anchors) for b, c in zip(boxes, labels)]
+        pairs = [sd.yolo_targets(sd.flip_boxes(b, width) if flip else b, c, anchors, sd.COARSE_GRID, sd.COARSE_STRIDE)
+                 for b, c in zip(boxes, labels)]
         targets.append(np.stack([t for t, _ in pairs]))
         truths.append(np.stack([u for _, u in pairs]))
     per_class = np.bincount(np.concatenate(labels), minlength=sd.NUM_CLASSES)
@@ -80,11 +85,11 @@ def _render_block(task):
             time.time() - started)
 
 
-def _shipped_anchors():
+def _first_stage_anchors():
+    """The shipped trunk's anchors (cells of the 16 x 24 grid), from the shipped record's first_stage."""
     from helpers.models import street_detector as sd
 
-    with np.load(sd.WEIGHTS_PATH) as z:
-        return np.asarray(z["anchors"], np.float32)
+    return np.asarray(sd.read_run_record()["first_stage"]["anchors_cells"], np.float32)
 
 
 def train(args):
@@ -93,7 +98,7 @@ def train(args):
     from helpers.models import street_detector as sd
 
     started = time.time()
-    anchors = _shipped_anchors()
+    anchors = _first_stage_anchors()
     blocks = args.train_frames // BLOCK
     if not 1 <= blocks < 1000:          # block seed 11000 + 1000 would be the first held-out block
         raise SystemExit(f"--train-frames must be between {BLOCK} and {999 * BLOCK}")
@@ -109,8 +114,8 @@ def train(args):
     keras.utils.set_random_seed(args.seed)
     device = device_summary()
     print(device, flush=True)
-    backbone = sd.feature_extractor()
-    head = sd.build_head()
+    backbone = sd.feature_extractor(sd.COARSE_LAYERS)
+    head = sd.build_coarse_head()
     if args.init:
         if not np.allclose(sd.load_head_weights(head, args.init, sha256=None), anchors, atol=1e-3):
             raise SystemExit(f"{args.init} was trained with other anchors")
@@ -118,12 +123,12 @@ def train(args):
         optimizer = keras.optimizers.AdamW(args.lr, weight_decay=args.weight_decay)
     else:
         optimizer = keras.optimizers.Adam(args.lr)
-    head.compile(optimizer=optimizer, loss=sd.packed_yolo_loss(anchors))
+    head.compile(optimizer=optimizer, loss=sd.packed_yolo_loss(anchors, sd.COARSE_GRID))
 
     rows = 2 * blocks * BLOCK                 # every frame as rendered and mirrored
-    fine = np.zeros((rows, *sd.GRID_SHAPE, 112), np.float16)
-    coarse = np.zeros((rows, sd.GRID_SHAPE[0] // 2, sd.GRID_SHAPE[1] // 2, 320), np.float16)
-    packed = np.zeros((rows, np.prod(sd.GRID_SHAPE) * len(anchors) * 6 + sd.MAX_TRUE_BOXES * 4), np.float32)
+    fine = np.zeros((rows, *sd.COARSE_GRID, 112), np.float16)
+    coarse = np.zeros((rows, sd.COARSE_GRID[0] // 2, sd.COARSE_GRID[1] // 2, 320), np.float16)
+    packed = np.zeros((rows, np.prod(sd.COARSE_GRID) * len(anchors) * 6 + sd.MAX_TRUE_BOXES * 4), np.float32)
     held_out = {"fine": [], "coarse": [], "packed": []}
     state = {"rows": 0, "frames": 0, "boxes": 0, "per_class": np.zeros(sd.NUM_CLASSES, int), "render_s": 0.0,
              "feature_s": 0.0, "blocks_in": 0, "first_block_at": None}
@@ -243,7 +248,7 @@ def train(args):
     record = {
         "script": "scripts/train_street_detector_gpu.py", "args": vars(args) | {"out": str(args.out), "init": str(args.init)},
         "device": device, "keras": keras.__version__, "backend": KERAS_BACKEND, "python": platform.python_version(),
-        "anchors_cells": np.round(anchors, 4).tolist(), "anchors_from": "the shipped head (k-means on the first 3,072 frames)",
+        "anchors_cells": np.round(anchors, 4).tolist(), "anchors_from": "the shipped trunk's (k-means on the first 3,072 frames)",
         "frames_used": state["frames"], "train_rows": state["rows"], "boxes": state["boxes"],
         "boxes_per_class": dict(zip(sd.CLASS_NAMES, state["per_class"].tolist())),
         "chunk_seeds": [TRAIN_SEED * 1000, TRAIN_SEED * 1000 + state["blocks_in"] - 1],
@@ -263,31 +268,27 @@ def train(args):
 
 
 def evaluate_mode(args):
-    """Score a head (and the checkpoints of its run) on the held-out frames with COCOeval; write the record."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from train_street_detector import MIN_AREA, evaluate, load_chunks
-
+    """Score a coarse head (and the checkpoints of its run) on the held-out frames with COCOeval; write its record."""
     from helpers.models import street_detector as sd
     from helpers.models.npz_weights import file_sha256
 
     weights = Path(args.evaluate)
     folder = weights.parent
-    if args.ship and not (folder / "gpu_run.json").is_file():
-        raise SystemExit(f"--ship needs the training run's gpu_run.json next to {weights}: "
-                         "unpack the run's detector.tar and give the head inside it")
-    if args.cache is not None:
-        v_fine, v_coarse, v_boxes, v_labels, held_seeds = load_chunks(args.cache, HELD_OUT_SEED)
-    else:                                   # render them and compute their features here, as the cache would
-        backbone = sd.feature_extractor()
-        held_seeds = [HELD_OUT_SEED * 1000 + c for c in range(HELD_OUT_BLOCKS)]
-        blocks = [sd.block_features(backbone, BLOCK, seed) for seed in held_seeds]
-        v_fine, v_coarse = (np.concatenate([b[i] for b in blocks]) for i in (0, 1))
-        v_boxes, v_labels = [x for b in blocks for x in b[2]], [x for b in blocks for x in b[3]]
+    backbone = sd.feature_extractor(sd.COARSE_LAYERS)   # render the held-out frames and compute their features here
+    held_seeds = [HELD_OUT_SEED * 1000 + c for c in range(HELD_OUT_BLOCKS)]
+    blocks = [sd.block_features(backbone, BLOCK, seed) for seed in held_seeds]
+    v_fine, v_coarse = (np.concatenate([b[0][i] for b in blocks]) for i in (0, 1))
+    v_boxes, v_labels = [x for b in blocks for x in b[1]], [x for b in blocks for x in b[2]]
 
-    def score(path):
-        head = sd.build_head()
+    def score(path, n=None):
+        n = len(v_boxes) if n is None else n
+        head = sd.build_coarse_head()
         anchors = sd.load_head_weights(head, path, sha256=None)
-        return head, anchors, evaluate(head, v_fine, v_coarse, v_boxes, v_labels, anchors)
+
+        def predict(start, stop):
+            return head([v_fine[start:stop].astype(np.float32), v_coarse[start:stop].astype(np.float32)], training=False)
+
+        return head, anchors, sd.held_out_scores(predict, v_boxes[:n], v_labels[:n], anchors)
 
     run_path = folder / "gpu_run.json"
     run = json.loads(run_path.read_text()) if run_path.exists() else None
@@ -303,22 +304,23 @@ def evaluate_mode(args):
             print(json.dumps(entry), flush=True)
         history.append(entry)
     head, anchors, (every, large) = score(weights)
-    first, _ = evaluate(head, v_fine[:16], v_coarse[:16], v_boxes[:16], v_labels[:16], anchors)
+    _, _, (first, _) = score(weights, 16)
     print(json.dumps({"all": every["mAP"], "min_area": large["mAP"], "per_class": every["per_class"]}), flush=True)
-    if run is None:                       # a head without a GPU run record (e.g. the shipped one): scores only
-        if args.record is not None:
-            args.record.write_text(json.dumps({"all_objects": every, "objects_min_area": large, "first_16_frames": first},
-                                              indent=1) + "\n")
-            print("written", args.record)
+    record_path = args.record or folder / "street_detector_run.json"
+    if run is None:                       # a head without a GPU run record: scores only
+        record_path.write_text(json.dumps({"all_objects": every, "objects_min_area": large, "first_16_frames": first},
+                                          indent=1) + "\n")
+        print("written", record_path)
         return
     a = run["args"]
-    shipped = sd.read_run_record()           # the anchors are the shipped head's: so is their k-means IoU
+    shipped = sd.read_run_record()["first_stage"]     # the anchors are the shipped trunk's: so is their k-means IoU
     same_anchors = np.allclose(shipped["anchors_cells"], anchors, atol=1e-4)
     record = {
-        "what": "YOLOv2-style head on a frozen EfficientNet-Lite0 (ImageNet), trained on generated street scenes",
+        "what": "stage 1: the trunk and an output on the 16 x 24 grid, on a frozen EfficientNet-Lite0 (ImageNet), "
+                "trained on generated street scenes",
         "script": "scripts/train_street_detector_gpu.py",
-        "input_shape": list(sd.INPUT_SHAPE), "grid": list(sd.GRID_SHAPE), "stride": sd.STRIDE,
-        "backbone_layers": list(sd.FEATURE_LAYERS), "classes": list(sd.CLASS_NAMES),
+        "input_shape": list(sd.INPUT_SHAPE), "grid": list(sd.COARSE_GRID), "stride": sd.COARSE_STRIDE,
+        "backbone_layers": list(sd.COARSE_LAYERS), "classes": list(sd.CLASS_NAMES),
         "anchors_cells": np.round(anchors, 4).tolist(),
         "anchor_mean_iou": shipped["anchor_mean_iou"] if same_anchors else None,
         "train": {"frames": run["frames_used"], "boxes": run["boxes"], "chunk_seeds": run["chunk_seeds"],
@@ -327,25 +329,16 @@ def evaluate_mode(args):
                   "batch": a["batch"], "learning_rate": a["lr"], "seed": a["seed"],
                   "head_parameters": int(head.count_params()), "seconds": run["seconds"]["training"],
                   "machine": run["device"], "stopped_by": run["stopped_by"], "gpu_run": run},
-        "held_out": {"frames": len(v_fine), "chunk_seeds": held_seeds, "evaluator": "pycocotools COCOeval, AP at IoU 0.5",
+        "held_out": {"frames": len(v_boxes), "chunk_seeds": held_seeds, "evaluator": "pycocotools COCOeval, AP at IoU 0.5",
                      "decoding": "yolo_head, class score >= 0.01, per-class NMS IoU 0.5, <= 100 boxes per frame",
-                     "all_objects": every, "min_area_px2": MIN_AREA, "objects_min_area": large,
+                     "all_objects": every, "min_area_px2": sd.MIN_AREA_PX2, "objects_min_area": large,
                      "first_16_frames": first},
         "history": history,
-        "continued_from": None,
         "weights": {"path": str(weights), "sha256": file_sha256(weights), "bytes": weights.stat().st_size},
     }
-    if args.ship:
-        import shutil
-
-        shutil.copyfile(weights, sd.WEIGHTS_PATH)
-        record["weights"]["path"] = str(sd.WEIGHTS_PATH.relative_to(ROOT))
-        record_path = sd.RUN_RECORD
-    else:
-        record_path = args.record or folder / "street_detector_run.json"
     record_path.write_text(json.dumps(record, indent=1) + "\n")
-    print("written", record_path, "sha256", record["weights"]["sha256"],
-          "(put it in street_detector.WEIGHTS_SHA256 by hand)" if args.ship else "")
+    print("written", record_path, "; stage 2: street_detector_features.py --first-stage", weights,
+          "then train_street_detector.py ... --ship ... --first-stage", weights, "--first-stage-record", record_path)
 
 
 def main():
@@ -366,14 +359,12 @@ def main():
     parser.add_argument("--weight-decay", type=float, default=0.0, help="> 0: AdamW with this decay")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--held-out-blocks", type=int, default=HELD_OUT_BLOCKS, help="blocks of 64 held-out frames whose loss is followed")
-    parser.add_argument("--init", type=Path, default=None, help="start from this head npz (same anchors)")
-    parser.add_argument("--evaluate", type=Path, default=None, help="score this head npz here (TensorFlow, pycocotools)")
-    parser.add_argument("--cache", type=Path, default=None, help="--evaluate: held-out features cached by street_detector_features.py")
+    parser.add_argument("--init", type=Path, default=None, help="start from this coarse head npz (same anchors)")
+    parser.add_argument("--evaluate", type=Path, default=None, help="score this coarse head npz here (TensorFlow, pycocotools)")
     parser.add_argument("--record", type=Path, default=None,
-                        help="--evaluate without --ship: write the record (or, for a head without gpu_run.json, its scores) "
+                        help="--evaluate: write the stage-1 record (or, for a head without gpu_run.json, its scores) "
                              "here (default: street_detector_run.json next to the head)")
     parser.add_argument("--skip-checkpoints", action="store_true", help="--evaluate: score only the final head")
-    parser.add_argument("--ship", action="store_true", help="--evaluate: copy the head and its record into helpers/models")
     args = parser.parse_args()
     if args.evaluate is not None:
         evaluate_mode(args)

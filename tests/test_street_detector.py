@@ -108,7 +108,7 @@ def test_keras_ops_loss_equals_the_tensorflow_loss_and_packs_for_compile():
     outputs and real targets; packed_yolo_loss on pack_targets' array gives the same."""
     images, boxes, labels = street.make_detection_scenes(4, seed=3, height=256, width=384)
     anchors = np.array([[0.2, 0.4], [0.6, 0.7], [1.0, 1.4], [2.1, 2.0], [5.2, 4.2]], np.float32)
-    targets = [sd.yolo_targets(b, c, anchors) for b, c in zip(boxes, labels)]
+    targets = [sd.yolo_targets(b, c, anchors, sd.COARSE_GRID, sd.COARSE_STRIDE) for b, c in zip(boxes, labels)]
     target, truth = np.stack([t for t, _ in targets]), np.stack([u for _, u in targets])
     assert target[..., 4].sum() > 10
     rng = np.random.default_rng(0)
@@ -117,19 +117,40 @@ def test_keras_ops_loss_equals_the_tensorflow_loss_and_packs_for_compile():
         new = float(sd.yolo_loss(raw, target, truth, anchors))
         old = float(_yolo_loss_in_tensorflow(raw, target, truth, anchors))
         assert new == pytest.approx(old, rel=1e-5)
-        packed = float(sd.packed_yolo_loss(anchors)(sd.pack_targets(target, truth), raw))
+        packed = float(sd.packed_yolo_loss(anchors, sd.COARSE_GRID)(sd.pack_targets(target, truth), raw))
         assert packed == pytest.approx(old, rel=1e-5)
         scaled = dict(object_scale=2.0, no_object_scale=0.5, coord_scale=3.0, class_scale=1.5, ignore_iou=0.3)
         assert float(sd.yolo_loss(raw, target, truth, anchors, **scaled)) == pytest.approx(
             float(_yolo_loss_in_tensorflow(raw, target, truth, anchors, **scaled)), rel=1e-5)
-    # through Keras's compile + test_on_batch, as the GPU script trains: the loss of the head's own output
-    head = sd.build_head()
-    head.compile(loss=sd.packed_yolo_loss(anchors))
+    # through Keras's compile + test_on_batch, as the GPU script trains stage 1: the loss of the coarse head's output
+    head = sd.build_coarse_head()
+    head.compile(loss=sd.packed_yolo_loss(anchors, sd.COARSE_GRID))
     rng = np.random.default_rng(1)
     features = [rng.normal(0.0, 1.0, (4, 16, 24, 112)).astype(np.float32),
                 rng.normal(0.0, 1.0, (4, 8, 12, 320)).astype(np.float32)]
     through_keras = float(head.test_on_batch(features, sd.pack_targets(target, truth)))
     assert through_keras == pytest.approx(float(sd.yolo_loss(head(features), target, truth, anchors)), rel=1e-5)
+
+
+def test_head_is_the_trunk_then_the_fine_branch_with_the_shipped_weights():
+    """The shipped head equals the frozen trunk followed by the fine branch, as stage 2 trains them
+    (on cached trunk outputs); the trunk's layers carry stage 1's names, so a coarse head's file
+    gives its trunk; outputs are on the 32 x 48 grid."""
+    head, trunk, branch, coarse = sd.build_head(), sd.build_trunk(), sd.build_fine_branch(), sd.build_coarse_head()
+    anchors = sd.load_head_weights(head)
+    for model in (trunk, branch):
+        assert np.array_equal(sd.load_head_weights(model, sha256=None), anchors)
+    names = lambda model: {layer.name for layer in model.layers if layer.weights}   # noqa: E731
+    assert names(trunk) == set(sd.TRUNK_LAYERS) and names(head) == names(trunk) | names(branch)
+    assert names(coarse) == names(trunk) | {"yolo_output"}
+    rng = np.random.default_rng(0)
+    s8, s16, s32 = (rng.normal(0.0, 1.0, (2, *shape, c)).astype(np.float32)
+                    for shape, c in zip([(32, 48), (16, 24), (8, 12)], sd.FEATURE_CHANNELS))
+    whole = np.asarray(head([s8, s16, s32], training=False))
+    assert whole.shape == (2, *sd.GRID_SHAPE, 50) and sd.GRID_SHAPE == (32, 48) and sd.COARSE_GRID == (16, 24)
+    parts = np.asarray(branch([s8, np.asarray(trunk([s16, s32], training=False))], training=False))
+    assert np.allclose(whole, parts, atol=1e-5)
+    assert coarse([s16, s32]).shape == (2, 16, 24, 50)
 
 
 def test_detection_scenes_render_any_range_and_flip_with_their_boxes():
@@ -167,6 +188,10 @@ def test_run_record_describes_the_shipped_head():
     record = sd.read_run_record()
     assert sd.WEIGHTS_SHA256 == record["weights"]["sha256"] == file_sha256(sd.WEIGHTS_PATH)
     assert record["classes"] == list(sd.CLASS_NAMES) and record["grid"] == list(sd.GRID_SHAPE)
+    assert record["stride"] == sd.STRIDE and record["backbone_layers"] == list(sd.FEATURE_LAYERS)
+    first = record["first_stage"]          # stage 1: the trunk, with its own output on the 16 x 24 grid
+    assert first["grid"] == list(sd.COARSE_GRID) and first["backbone_layers"] == list(sd.COARSE_LAYERS)
+    assert first["held_out"]["chunk_seeds"] == record["held_out"]["chunk_seeds"]
     assert record["held_out"]["evaluator"].startswith("pycocotools COCOeval")
     with np.load(sd.WEIGHTS_PATH) as z:
         assert all(z[k].dtype == np.float16 for k in z.files if k != "anchors")
@@ -183,38 +208,51 @@ def test_shipped_detector_reproduces_the_run_records_map_on_held_out_frames():
     model, anchors, names = sd.load_street_detector()
     frames, boxes, labels = street.make_detection_scenes(16, record["held_out"]["chunk_seeds"][0], 256, 384)
     raw = model(frames.astype(np.float32), training=False)
-    assert raw.shape == (16, 16, 24, 50)
+    assert raw.shape == (16, 32, 48, 50)
     outputs = sd.street_yolo_outputs(model, anchors, frames)
-    assert [tuple(t.shape) for t in outputs] == [(16, 16, 24, 5, 2), (16, 16, 24, 5, 2), (16, 16, 24, 5, 1), (16, 16, 24, 5, 5)]
+    assert [tuple(t.shape) for t in outputs] == [(16, 32, 48, 5, 2), (16, 32, 48, 5, 2), (16, 32, 48, 5, 1), (16, 32, 48, 5, 5)]
     result = sd.coco_average_precision(boxes, labels, sd.detect(raw, anchors))
     assert result["mAP"] == pytest.approx(record["held_out"]["first_16_frames"]["mAP"], abs=0.03)
 
 
 def test_notebook_text_quotes_the_run_record():
-    """Every number of part 7's text that comes from the training run equals the run record."""
+    """Every number of part 7's text that comes from the training runs (both stages) equals the run
+    record, and the traffic-light width it quotes is the held-out frames' median."""
     import nbformat
 
     record = sd.read_run_record()
+    first = record["first_stage"]
     nb = nbformat.read(REPO / "source" / "week3" / "Car_Detection_YOLO.ipynb", as_version=4)
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     part7 = " ".join(text[text.index("## 7 - "):text.index("## 8 - ")].split())   # line breaks as spaces
-    held_out = record["held_out"]
+    held_out, first_held_out = record["held_out"], first["held_out"]
     quoted = {
-        "mAP": f"{held_out['all_objects']['mAP']:.2f}",
-        "mAP_min_area": f"{held_out['objects_min_area']['mAP']:.2f}",
-        "frames": f"({record['train']['frames']:,} by the end)",
+        "mAP": f"mAP@0.5 of **{held_out['all_objects']['mAP']:.2f}**",
+        "mAP_min_area": f"**{held_out['objects_min_area']['mAP']:.2f}**",
+        "frames": f"trained on {record['train']['frames']:,} frames, each also mirrored",
         "held_out_frames": f"On the {held_out['frames']} held-out frames",
+        "first_stage": f"of {first_held_out['all_objects']['mAP']:.2f} on the same frames (traffic light "
+                       f"{first_held_out['all_objects']['per_class']['traffic light']:.2f}, traffic sign "
+                       f"{first_held_out['all_objects']['per_class']['traffic sign']:.2f}; "
+                       f"{first_held_out['objects_min_area']['mAP']:.2f} without the tiny boxes)",
+        "stage1_minutes": f"about {round(first['train']['seconds'] / 60)} minutes of training",
+        "stage2_minutes": f"about {round(record['train']['seconds'] / 60)} minutes",
     }
     for key, value in quoted.items():
-        assert f"{{{key}}}" not in part7 and value in part7, (key, value)
+        assert value in part7, (key, value)
     for name, ap in held_out["all_objects"]["per_class"].items():
         assert f"{name} {ap:.2f}" in part7, (name, ap)
     lights = (held_out["all_objects"]["per_class"]["traffic light"], held_out["objects_min_area"]["per_class"]["traffic light"])
     assert "traffic lights from {:.2f} to {:.2f}".format(*lights) in part7
     assert f"under {held_out['min_area_px2']:.0f} square pixels" in part7
-    curve = [e["held_out_mAP50"] for e in record["history"] if "held_out_mAP50" in e]
-    assert ", ".join(f"{v:.2f}" for v in curve) + " at its checkpoints, still rising" in part7
-    assert curve[-1] == max(curve) and record["train"]["mirrored"] and record["train"]["stopped_by"] == "time budget"
-    assert f"about {round(record['train']['seconds'] / 60)} minutes of training" in part7
-    assert re.search(r"16 x 24 grid", part7)
+    curve = ", ".join(f"{e['held_out_mAP50']:.2f}" for e in record["history"])
+    steps = ", ".join(f"{e['step']:,}" for e in record["history"])
+    assert f"mAP@0.5 was {curve} after {steps} steps" in part7
+    assert record["train"]["mirrored"] and first["train"]["mirrored"]
+    assert re.search(r"32 x 48 grid of 8-pixel cells", part7) and "16 x 24 grid" in part7
+    # "Traffic lights are 3.5 pixels wide (the median)", and 1.2 pixels to the side drops IoU below 0.5
+    _, boxes, labels = street.make_detection_scenes(64, held_out["chunk_seeds"][0], 256, 384)
+    widths = np.concatenate([b[lab == 3, 2] - b[lab == 3, 0] for b, lab in zip(boxes, labels)])
+    assert np.median(widths) == 3.5 and "Traffic lights are 3.5 pixels wide (the median)" in part7
+    assert (3.5 - 1.2) / (3.5 + 1.2) < 0.5 < (3.5 - 1.1) / (3.5 + 1.1) and "placed 1.2 pixels to the side" in part7
     assert json.dumps(record)   # the record is plain JSON

@@ -3,21 +3,25 @@
 The network, for a (N, 256, 384, 3) RGB frame in [0, 255]:
 
 - the ImageNet EfficientNet-Lite0 backbone (``helpers/models/weights/efficientnet_lite0.npz``),
-  frozen, read at two depths: ``block5c_add`` (stride 16, (N, 16, 24, 112)) and
-  ``block7a_project_bn`` (stride 32, (N, 8, 12, 320));
-- the head trained here (``scripts/train_street_detector_gpu.py``; before, ``scripts/train_street_detector.py``
-  on cached features): both maps through 1x1 convolutions (96
-  channels), the stride-32 one upsampled x2, concatenated, a 1x1 and two 3x3 convolutions, and a
-  1x1 convolution to ``A * (5 + C)`` = 5 * (5 + 5) = 50 numbers per cell of a 16 x 24 grid,
-  laid out per anchor as x, y, w, h, confidence, class logits: the layout that
-  :func:`helpers.models.tiny_yolo.yolo_head` decodes into (box_xy, box_wh, box_confidence,
-  box_class_probs), as the original course's ``yolo_head`` does.
+  frozen, read at three depths: ``block3b_add`` (stride 8, (N, 32, 48, 40)), ``block5c_add``
+  (stride 16, (N, 16, 24, 112)) and ``block7a_project_bn`` (stride 32, (N, 8, 12, 320));
+- the **trunk** (stage 1): the stride-16 and stride-32 maps through 1x1 convolutions (96 channels),
+  the stride-32 one upsampled x2, concatenated, a 1x1 and two 3x3 convolutions: (N, 16, 24, 96).
+  It was trained with a 1x1 output convolution on a 16 x 24 grid (:func:`build_coarse_head`,
+  ``scripts/train_street_detector_gpu.py``, on a GPU) and is frozen afterwards;
+- the **fine branch** (stage 2, ``scripts/train_street_detector.py``, on 2 CPU cores): the trunk's
+  map upsampled x2 and concatenated with the stride-8 map (1x1 convolution, 64 channels), two 3x3
+  convolutions (64 channels) and a 1x1 convolution to ``A * (5 + C)`` = 5 * (5 + 5) = 50 numbers per
+  cell of a **32 x 48 grid of 8-pixel cells**, laid out per anchor as x, y, w, h, confidence, class
+  logits: the layout that :func:`helpers.models.tiny_yolo.yolo_head` decodes into (box_xy, box_wh,
+  box_confidence, box_class_probs), as the original course's ``yolo_head`` does.
 
-Only the head's weights are shipped (float16, ``weights/street_detector_head_fp16.npz``, SHA-256
-checked); the anchors (5, in grid cells, from k-means with 1 - IoU as the distance on the training
-boxes) are stored in the same file. Classes: :data:`helpers.data.street.DETECTION_CLASSES`.
+Only the head's weights (trunk and fine branch) are shipped (float16,
+``weights/street_detector_head_fp16.npz``, SHA-256 checked); the anchors (5, in cells of the 32 x 48
+grid, from k-means with 1 - IoU as the distance on the training boxes) are stored in the same file.
+Classes: :data:`helpers.data.street.DETECTION_CLASSES`.
 
-Also here, as pure functions for the training script and the tests: k-means anchors
+Also here, as pure functions for the training scripts and the tests: k-means anchors
 (:func:`kmeans_anchors`), the YOLOv2 training targets (:func:`yolo_targets`) and loss
 (:func:`yolo_loss`), and evaluation with pycocotools' COCOeval (:func:`coco_average_precision`).
 """
@@ -35,19 +39,31 @@ from helpers.models import npz_weights
 
 #: Input frames: height, width, channels (RGB in [0, 255]).
 INPUT_SHAPE = (256, 384, 3)
-#: Pixels per grid cell: the grid is 16 x 24.
-STRIDE = 16
+#: Pixels per grid cell of the shipped detector: the grid is 32 x 48.
+STRIDE = 8
 GRID_SHAPE = (INPUT_SHAPE[0] // STRIDE, INPUT_SHAPE[1] // STRIDE)
-#: Backbone layers read by the head (stride 16, stride 32).
-FEATURE_LAYERS = ("block5c_add", "block7a_project_bn")
+#: Backbone layers read by the head (stride 8, stride 16, stride 32).
+FEATURE_LAYERS = ("block3b_add", "block5c_add", "block7a_project_bn")
+#: Stage 1 (the trunk with its own output, :func:`build_coarse_head`): stride 16, a 16 x 24 grid.
+COARSE_STRIDE = 16
+COARSE_GRID = (INPUT_SHAPE[0] // COARSE_STRIDE, INPUT_SHAPE[1] // COARSE_STRIDE)
+COARSE_LAYERS = FEATURE_LAYERS[1:]
+#: Channels of the backbone maps read (stride 8, 16, 32).
+FEATURE_CHANNELS = (40, 112, 320)
 CLASS_NAMES = ("car", "truck", "pedestrian", "traffic light", "traffic sign")
 NUM_ANCHORS = 5
 NUM_CLASSES = len(CLASS_NAMES)
 HEAD_CHANNELS = 96
+FINE_CHANNELS = 64
+#: The trunk's layers with weights (stage 1, frozen in stage 2).
+TRUNK_LAYERS = tuple(f"{name}_{part}" for name in ("reduce32", "reduce16", "mix", "head1", "head2")
+                     for part in ("conv", "bn"))
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "street_detector_head_fp16.npz"
 #: SHA-256 of the shipped head (printed by scripts/train_street_detector_gpu.py --evaluate ... --ship).
-WEIGHTS_SHA256 = "24f773ecf1c3c5364ddaad98056190eebfb613bb539108e9f3f2207b7f5ce2c1"
+WEIGHTS_SHA256 = "9cefdf6a82ee6edf49935205474545aeed868d91f52212076b003220829fccee"
 RUN_RECORD = Path(__file__).resolve().parent / "street_detector_run.json"
+#: True boxes smaller than this (pixels) are also reported apart: "objects >= 64 px²".
+MIN_AREA_PX2 = 64.0
 #: True boxes per frame that yolo_targets pads to (the loss's ignore test compares with all of them).
 MAX_TRUE_BOXES = 64
 
@@ -88,14 +104,15 @@ def kmeans_anchors(wh, k=5, seed=0, iterations=30):
 # networks
 # --------------------------------------------------------------------------------------------
 
-def feature_extractor():
-    """The frozen backbone: (N, 256, 384, 3) RGB in [0, 255] -> [(N, 16, 24, 112), (N, 8, 12, 320)]."""
+def feature_extractor(layers=FEATURE_LAYERS):
+    """The frozen backbone: (N, 256, 384, 3) RGB in [0, 255] -> its maps at ``layers``, a list
+    ([(N, 32, 48, 40), (N, 16, 24, 112), (N, 8, 12, 320)] for FEATURE_LAYERS)."""
     from helpers.backend import keras
     from helpers.models import efficientnet_lite
 
     base = efficientnet_lite.EfficientNetLite0(input_shape=INPUT_SHAPE, include_top=False, weights="imagenet")
     inputs = keras.Input(shape=INPUT_SHAPE, name="frames")
-    cut = keras.Model(base.input, [base.get_layer(name).output for name in FEATURE_LAYERS], name="backbone")
+    cut = keras.Model(base.input, [base.get_layer(name).output for name in layers], name="backbone")
     cut.trainable = False
     outputs = cut(efficientnet_lite.preprocess_input(inputs), training=False)
     return keras.Model(inputs, outputs, name="street_backbone")
@@ -104,36 +121,93 @@ def feature_extractor():
 def block_features(backbone, n, seed):
     """Render ``make_detection_scenes(n, seed)`` at INPUT_SHAPE and run the frozen ``backbone`` on it.
 
-    Returns (stride-16 features (n, 16, 24, 112) float16, stride-32 features (n, 8, 12, 320) float16,
-    boxes: n arrays (k, 4) x1, y1, x2, y2 pixels, labels: n arrays (k,)).
+    Returns (features: a list of float16 arrays, one per backbone output (n, h, w, c), boxes: n arrays
+    (k, 4) x1, y1, x2, y2 pixels, labels: n arrays (k,)).
     """
     from helpers.data import street
 
     images, boxes, labels = street.make_detection_scenes(n, seed, *INPUT_SHAPE[:2])
-    fine, coarse = backbone.predict(images.astype(np.float32), batch_size=16, verbose=0)
-    return fine.astype(np.float16), coarse.astype(np.float16), boxes, labels
+    maps = backbone.predict(images.astype(np.float32), batch_size=16, verbose=0)
+    maps = maps if isinstance(maps, (list, tuple)) else [maps]
+    return [np.asarray(m, np.float16) for m in maps], boxes, labels
 
 
-def build_head(num_anchors=NUM_ANCHORS, num_classes=NUM_CLASSES, channels=HEAD_CHANNELS):
-    """The trained part: [(N, 16, 24, 112), (N, 8, 12, 320)] -> (N, 16, 24, A * (5 + C)) raw numbers."""
+def _conv_bn(x, filters, size, name):
     from helpers.backend import keras
 
     layers = keras.layers
-    fine = keras.Input(shape=(None, None, 112), name="stride16")
-    coarse = keras.Input(shape=(None, None, 320), name="stride32")
+    x = layers.Conv2D(filters, size, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.LeakyReLU(0.1, name=f"{name}_leaky")(x)
 
-    def conv_bn(x, filters, size, name):
-        x = layers.Conv2D(filters, size, padding="same", use_bias=False, name=f"{name}_conv")(x)
-        x = layers.BatchNormalization(name=f"{name}_bn")(x)
-        return layers.LeakyReLU(0.1, name=f"{name}_leaky")(x)
 
-    up = layers.UpSampling2D(2, name="up")(conv_bn(coarse, channels, 1, "reduce32"))
-    x = layers.Concatenate(name="merge")([conv_bn(fine, channels, 1, "reduce16"), up])
-    x = conv_bn(x, channels, 1, "mix")
-    x = conv_bn(x, channels, 3, "head1")
-    x = conv_bn(x, channels, 3, "head2")
-    out = layers.Conv2D(num_anchors * (5 + num_classes), 1, name="yolo_output")(x)
-    return keras.Model([fine, coarse], out, name="street_yolo_head")
+def _trunk(stride16, stride32, channels):
+    from helpers.backend import keras
+
+    layers = keras.layers
+    up = layers.UpSampling2D(2, name="up")(_conv_bn(stride32, channels, 1, "reduce32"))
+    x = layers.Concatenate(name="merge")([_conv_bn(stride16, channels, 1, "reduce16"), up])
+    x = _conv_bn(x, channels, 1, "mix")
+    x = _conv_bn(x, channels, 3, "head1")
+    return _conv_bn(x, channels, 3, "head2")
+
+
+def _fine_branch(stride8, trunk, channels, outputs):
+    from helpers.backend import keras
+
+    layers = keras.layers
+    x = layers.Concatenate(name="merge8")([layers.UpSampling2D(2, name="up8")(trunk),
+                                           _conv_bn(stride8, channels, 1, "reduce8")])
+    x = _conv_bn(x, channels, 3, "fine1")
+    x = _conv_bn(x, channels, 3, "fine2")
+    return layers.Conv2D(outputs, 1, name="yolo_output")(x)
+
+
+def _inputs(strides):
+    from helpers.backend import keras
+
+    channels = dict(zip((8, 16, 32), FEATURE_CHANNELS))
+    return [keras.Input(shape=(None, None, channels[s]), name=f"stride{s}") for s in strides]
+
+
+def build_head(num_anchors=NUM_ANCHORS, num_classes=NUM_CLASSES, channels=HEAD_CHANNELS, fine_channels=FINE_CHANNELS):
+    """The trained part: [(N, 32, 48, 40), (N, 16, 24, 112), (N, 8, 12, 320)] -> (N, 32, 48, A * (5 + C))
+    raw numbers (the trunk, then the fine branch)."""
+    from helpers.backend import keras
+
+    inputs = _inputs((8, 16, 32))
+    out = _fine_branch(inputs[0], _trunk(inputs[1], inputs[2], channels), fine_channels, num_anchors * (5 + num_classes))
+    return keras.Model(inputs, out, name="street_yolo_head")
+
+
+def build_coarse_head(num_anchors=NUM_ANCHORS, num_classes=NUM_CLASSES, channels=HEAD_CHANNELS):
+    """Stage 1: [(N, 16, 24, 112), (N, 8, 12, 320)] -> (N, 16, 24, A * (5 + C)): the trunk and a 1x1
+    output convolution (``yolo_output``) on the 16 x 24 grid; what scripts/train_street_detector_gpu.py trains."""
+    from helpers.backend import keras
+
+    inputs = _inputs((16, 32))
+    out = keras.layers.Conv2D(num_anchors * (5 + num_classes), 1, name="yolo_output")(_trunk(*inputs, channels))
+    return keras.Model(inputs, out, name="street_yolo_coarse_head")
+
+
+def build_trunk(channels=HEAD_CHANNELS):
+    """The trunk alone: [(N, 16, 24, 112), (N, 8, 12, 320)] -> (N, 16, 24, channels) (stage 2 caches its output)."""
+    from helpers.backend import keras
+
+    inputs = _inputs((16, 32))
+    return keras.Model(inputs, _trunk(*inputs, channels), name="street_trunk")
+
+
+def build_fine_branch(num_anchors=NUM_ANCHORS, num_classes=NUM_CLASSES, channels=HEAD_CHANNELS,
+                      fine_channels=FINE_CHANNELS):
+    """Stage 2's trained part: [(N, 32, 48, 40) stride-8 map, (N, 16, 24, channels) trunk output] ->
+    (N, 32, 48, A * (5 + C)); its layers carry the names they have in :func:`build_head`."""
+    from helpers.backend import keras
+
+    stride8 = _inputs((8,))[0]
+    trunk = keras.Input(shape=(None, None, channels), name="trunk")
+    out = _fine_branch(stride8, trunk, fine_channels, num_anchors * (5 + num_classes))
+    return keras.Model([stride8, trunk], out, name="street_fine_branch")
 
 
 def load_head_weights(head, path=None, sha256=WEIGHTS_SHA256):
@@ -158,7 +232,7 @@ def head_arrays(head, anchors):
 def load_street_detector(path=None, sha256=WEIGHTS_SHA256):
     """Backbone + shipped head as one Keras model; returns (model, anchors, class_names).
 
-    model: (N, 256, 384, 3) RGB in [0, 255] -> (N, 16, 24, 50) raw numbers, for
+    model: (N, 256, 384, 3) RGB in [0, 255] -> (N, 32, 48, 50) raw numbers, for
     ``yolo_head(model(frames), anchors, len(class_names))``; anchors (5, 2) in grid cells.
     """
     from helpers.backend import keras
@@ -394,6 +468,18 @@ def coco_average_precision(true_boxes, true_labels, detections, class_names=CLAS
     return {"per_class": per_class, "mAP": float(np.mean(valid)) if valid else 0.0, "true_boxes": counts}
 
 
+def held_out_scores(predict, boxes, labels, anchors, batch=64, min_area=MIN_AREA_PX2):
+    """COCOeval AP@0.5 of a head on frames given by ``predict(start, stop)`` -> raw output
+    (stop - start, H, W, A * (5 + C)) of frames start..stop-1, with boxes / labels per frame (len(boxes)
+    frames); decoded by :func:`detect`. Returns (all objects, objects >= min_area px²), each as
+    :func:`coco_average_precision` returns it."""
+    detections = []
+    for start in range(0, len(boxes), batch):
+        detections += detect(predict(start, min(start + batch, len(boxes))), anchors, INPUT_SHAPE[:2])
+    return (coco_average_precision(boxes, labels, detections),
+            coco_average_precision(boxes, labels, detections, min_area=min_area))
+
+
 def _areas(boxes):
     boxes = np.asarray(boxes, float).reshape(-1, 4)
     return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
@@ -405,8 +491,9 @@ def read_run_record(path=RUN_RECORD):
 
 
 __all__ = [
-    "CLASS_NAMES", "FEATURE_LAYERS", "GRID_SHAPE", "INPUT_SHAPE", "MAX_TRUE_BOXES", "NUM_ANCHORS", "STRIDE",
-    "block_features", "build_head",
+    "CLASS_NAMES", "COARSE_GRID", "COARSE_LAYERS", "COARSE_STRIDE", "FEATURE_CHANNELS", "FEATURE_LAYERS",
+    "GRID_SHAPE", "INPUT_SHAPE", "MAX_TRUE_BOXES", "MIN_AREA_PX2", "NUM_ANCHORS", "STRIDE", "TRUNK_LAYERS",
+    "block_features", "build_coarse_head", "build_fine_branch", "build_head", "build_trunk", "held_out_scores",
     "coco_average_precision", "detect", "feature_extractor", "head_arrays", "kmeans_anchors", "load_head_weights",
     "load_street_detector", "pack_targets", "packed_yolo_loss", "read_run_record", "shape_iou", "flip_boxes",
     "street_yolo_outputs", "yolo_loss", "yolo_targets",
