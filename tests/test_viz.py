@@ -278,3 +278,28 @@ def test_activation_visualiser_upload_and_bad_input(tiny_model):
     assert "your upload" in v.prediction.value
     with pytest.raises(ValueError, match="images must be"):
         viz.ActivationVisualiser(tiny_model, images[0])
+
+
+def test_show_as_jpeg_shows_a_small_jpeg_and_closes_the_figure():
+    """A figure of a noisy scene shown as JPEG: JPEG bytes, several times smaller than the same
+    figure's PNG, the figure closed afterwards; a quality outside 1..95 is refused with a message."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers.viz.render import figure_to_png, show_as_jpeg
+
+    def noisy_figure():
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.imshow(np.random.default_rng(0).integers(0, 256, (256, 384, 3), dtype=np.uint8))
+        return fig
+
+    png = figure_to_png(noisy_figure())
+    fig = noisy_figure()
+    jpeg = show_as_jpeg(fig)
+    assert jpeg[:2] == b"\xff\xd8" and len(jpeg) * 3 < len(png)
+    assert not plt.fignum_exists(fig.number)
+    with pytest.raises(ValueError, match="quality"):
+        show_as_jpeg(noisy_figure(), quality=0)
+    plt.close("all")

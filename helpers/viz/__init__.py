@@ -38,7 +38,7 @@ from helpers.viz.activations import (  # noqa: F401
     spatial_layer_names,
 )
 from helpers.viz.photos import EDGE_KERNELS, PHOTOS, edge_response, image_from_bytes, load_photo, synthetic_image  # noqa: F401
-from helpers.viz.render import figure_to_png, grid_html, new_figure, table_html  # noqa: F401
+from helpers.viz.render import figure_to_png, grid_html, new_figure, show_as_jpeg, table_html  # noqa: F401
 from helpers.viz.training import plot_history, plot_plain_vs_residual  # noqa: F401
 from helpers.viz.week1 import (  # noqa: F401
     ConvExplorer,

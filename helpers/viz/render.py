@@ -56,6 +56,26 @@ def figure_to_png(fig) -> bytes:
     return buf.getvalue()
 
 
+def show_as_jpeg(fig=None, quality: int = 85) -> bytes:
+    """Show a matplotlib figure in the notebook as a JPEG image, close it, and return the JPEG bytes.
+
+    fig: a Figure (default: pyplot's current one); quality: JPEG quality, 1..95. Meant for figures
+    of noisy photos and scenes, whose PNG is several times larger (MB each): a notebook saved with
+    them stays small. Use it where ``plt.show()`` would be called.
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import Image, display
+
+    if not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 95:
+        raise ValueError(f"show_as_jpeg: quality must be an integer from 1 to 95, got {quality!r}")
+    fig = plt.gcf() if fig is None else fig
+    buf = io.BytesIO()
+    fig.savefig(buf, format="jpeg", pil_kwargs={"quality": int(quality)})
+    plt.close(fig)
+    display(Image(data=buf.getvalue(), format="jpeg"))
+    return buf.getvalue()
+
+
 def signed_limit(a: np.ndarray, percentile: float = 100.0) -> float:
     """Colour-scale limit for signed maps: the given percentile of |a| (1.0 if all zero)."""
     lim = float(np.percentile(np.abs(a), percentile))
