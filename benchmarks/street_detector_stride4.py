@@ -54,12 +54,9 @@ def stride4_maps(backbone, seeds, mirror):
 
 def fine_branch(with_stride4):
     from helpers.backend import keras
+    from helpers.models.street_detector import _conv_bn as conv_bn  # the head's conv + batch norm + leaky ReLU
 
     layers = keras.layers
-
-    def conv_bn(x, filters, size, name):
-        x = layers.Conv2D(filters, size, padding="same", use_bias=False, name=f"{name}_conv")(x)
-        return layers.LeakyReLU(0.1)(layers.BatchNormalization(name=f"{name}_bn")(x))
 
     stride8, trunk, stride4 = keras.Input((32, 48, 40)), keras.Input((16, 24, 96)), keras.Input((32, 48, 96))
     parts = [layers.UpSampling2D(2)(trunk), conv_bn(stride8, 64, 1, "reduce8")]
@@ -110,18 +107,12 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    import tempfile
-
-    from train_street_detector import fit_anchors, load_chunks
+    from train_street_detector import HELD_OUT_SEED, TRAIN_SEED, fit_anchors, load_chunks
 
     from helpers.models import street_detector as sd
 
-    with tempfile.TemporaryDirectory() as subset:        # the first --blocks training chunks and the held-out ones
-        chunks = sorted(args.cache.glob("seed11_[0-9][0-9][0-9].npz"))[:args.blocks]
-        for path in chunks + sorted(args.cache.glob("seed12_[0-9][0-9][0-9].npz")):
-            (Path(subset) / path.name).symlink_to(path.resolve())
-        s8, trunk, boxes, labels, seeds = load_chunks(subset, 11)
-        v8, vtrunk, vboxes, vlabels, held_seeds = load_chunks(subset, 12, views=1)
+    s8, trunk, boxes, labels, seeds = load_chunks(args.cache, TRAIN_SEED, max_chunks=args.blocks)
+    v8, vtrunk, vboxes, vlabels, held_seeds = load_chunks(args.cache, HELD_OUT_SEED, views=1)
     backbone = sd.feature_extractor(("block2b_add",))
     s4, vs4 = stride4_maps(backbone, seeds, mirror=True), stride4_maps(backbone, held_seeds, mirror=False)
     if len(s4) != len(s8):

@@ -44,17 +44,26 @@ if str(ROOT) not in sys.path:
 TRAIN_SEED, HELD_OUT_SEED = 11, 12
 
 
-def load_chunks(folder, seed, views=None):
-    """The cached chunks of one seed, every view of a chunk after the other (as rendered, then mirrored):
-    (stride8 (M, 32, 48, 40), trunk (M, 16, 24, 96), boxes: M arrays (k, 4), labels: M arrays (k,),
-    chunk seeds, frames); ``views=1`` reads the frames as rendered only."""
+def chunk_files(folder, seed, max_chunks=None):
+    """The cached chunk files of one seed, in chunk order (not *.partial.npz), at most ``max_chunks``."""
+    return sorted(Path(folder).glob(f"seed{seed}_[0-9][0-9][0-9].npz"))[:max_chunks]
+
+
+def _chunk_boxes(z):
+    splits = np.cumsum(z["counts"])[:-1]
+    return np.split(z["boxes"], splits), np.split(z["labels"], splits)
+
+
+def load_chunks(folder, seed, views=None, max_chunks=None):
+    """The cached chunks of one seed (the first ``max_chunks``), every view of a chunk after the other
+    (as rendered, then mirrored): (stride8 (M, 32, 48, 40), trunk (M, 16, 24, 96), boxes: M arrays
+    (k, 4), labels: M arrays (k,), chunk seeds); ``views=1`` reads the frames as rendered only."""
     from helpers.models import street_detector as sd
 
     stride8, trunk, boxes, labels, seeds = [], [], [], [], []
-    for path in sorted(Path(folder).glob(f"seed{seed}_[0-9][0-9][0-9].npz")):   # not *.partial.npz
+    for path in chunk_files(folder, seed, max_chunks):
         with np.load(path) as z:
-            splits = np.cumsum(z["counts"])[:-1]
-            chunk_boxes, chunk_labels = np.split(z["boxes"], splits), np.split(z["labels"], splits)
+            chunk_boxes, chunk_labels = _chunk_boxes(z)
             for view in range(z["stride8"].shape[0] if views is None else views):
                 stride8.append(z["stride8"][view])
                 trunk.append(z["trunk"][view])
@@ -69,11 +78,11 @@ def load_chunks(folder, seed, views=None):
 def load_boxes(folder, seed):
     """The boxes and labels of the cached frames of one seed, as rendered: (boxes list, labels list)."""
     boxes, labels = [], []
-    for path in sorted(Path(folder).glob(f"seed{seed}_[0-9][0-9][0-9].npz")):
+    for path in chunk_files(folder, seed):
         with np.load(path) as z:
-            splits = np.cumsum(z["counts"])[:-1]
-            boxes += np.split(z["boxes"], splits)
-            labels += np.split(z["labels"], splits)
+            chunk_boxes, chunk_labels = _chunk_boxes(z)
+        boxes += chunk_boxes
+        labels += chunk_labels
     return boxes, labels
 
 

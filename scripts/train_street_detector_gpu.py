@@ -280,15 +280,18 @@ def evaluate_mode(args):
     v_fine, v_coarse = (np.concatenate([b[0][i] for b in blocks]) for i in (0, 1))
     v_boxes, v_labels = [x for b in blocks for x in b[1]], [x for b in blocks for x in b[2]]
 
-    def score(path, n=None):
-        n = len(v_boxes) if n is None else n
+    def score(path):
+        """(head, anchors, (all objects, objects >= 64 px²), first 16 frames' scores) of a coarse head file."""
         head = sd.build_coarse_head()
         anchors = sd.load_head_weights(head, path, sha256=None)
 
         def predict(start, stop):
             return head([v_fine[start:stop].astype(np.float32), v_coarse[start:stop].astype(np.float32)], training=False)
 
-        return head, anchors, sd.held_out_scores(predict, v_boxes[:n], v_labels[:n], anchors)
+        every, large = sd.held_out_scores(predict, v_boxes, v_labels, anchors)
+        first = sd.coco_average_precision(v_boxes[:16], v_labels[:16],
+                                          sd.detect(predict(0, 16), anchors, sd.INPUT_SHAPE[:2]))
+        return head, anchors, (every, large), first
 
     run_path = folder / "gpu_run.json"
     run = json.loads(run_path.read_text()) if run_path.exists() else None
@@ -297,14 +300,13 @@ def evaluate_mode(args):
         entry = dict(entry)
         checkpoint = folder / entry.get("checkpoint", "")
         if checkpoint.is_file() and not args.skip_checkpoints:
-            _, _, (every, large) = score(checkpoint)
+            _, _, (every, large), _ = score(checkpoint)
             entry["held_out_mAP50"] = round(every["mAP"], 4)
             entry["held_out_mAP50_min_area"] = round(large["mAP"], 4)
             entry["per_class"] = {k: None if v is None else round(v, 3) for k, v in every["per_class"].items()}
             print(json.dumps(entry), flush=True)
         history.append(entry)
-    head, anchors, (every, large) = score(weights)
-    _, _, (first, _) = score(weights, 16)
+    head, anchors, (every, large), first = score(weights)
     print(json.dumps({"all": every["mAP"], "min_area": large["mAP"], "per_class": every["per_class"]}), flush=True)
     record_path = args.record or folder / "street_detector_run.json"
     if run is None:                       # a head without a GPU run record: scores only
