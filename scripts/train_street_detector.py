@@ -1,4 +1,4 @@
-"""Stage 2 of the week-3 street detector: train its fine branch (stride 8) on cached features; ship the whole head.
+"""Stage 2 of the week-3 street detector: train its fine branch (strides 4 and 8) on cached features; ship the whole head.
 
     python scripts/street_detector_features.py CACHE --seed 12 --frames 320                 # held out
     python scripts/street_detector_features.py CACHE --seed 11 --frames 12800 --mirror      # training
@@ -9,8 +9,8 @@
 Stage 1 (``train_street_detector_gpu.py``, on a GPU) trained the trunk with an output on a 16 x 24
 grid. Here the trunk and the backbone stay frozen (their outputs are cached by
 ``street_detector_features.py``), and only the fine branch
-(:func:`helpers.models.street_detector.build_fine_branch`: the stride-8 map and the upsampled trunk,
-two 3x3 convolutions, the output on a 32 x 48 grid) is trained, with the YOLOv2 loss
+(:func:`helpers.models.street_detector.build_fine_branch`: the stride-4 and stride-8 maps and the
+upsampled trunk, two 3x3 convolutions, the output on a 32 x 48 grid) is trained, with the YOLOv2 loss
 (:func:`helpers.models.street_detector.yolo_loss`) and Adam with a cosine learning-rate schedule
 (to 2% of ``--lr``). Batches of ``--batch`` frame views (a frame as rendered or mirrored) are drawn
 at random without replacement within a batch (``default_rng(--seed)``), their targets made as they
@@ -39,8 +39,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _path in (ROOT, ROOT / "scripts"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 TRAIN_SEED, HELD_OUT_SEED = 11, 12
 
 
@@ -56,23 +57,36 @@ def _chunk_boxes(z):
 
 def load_chunks(folder, seed, views=None, max_chunks=None):
     """The cached chunks of one seed (the first ``max_chunks``), every view of a chunk after the other
-    (as rendered, then mirrored): (stride8 (M, 32, 48, 40), trunk (M, 16, 24, 96), boxes: M arrays
-    (k, 4), labels: M arrays (k,), chunk seeds); ``views=1`` reads the frames as rendered only."""
+    (as rendered, then mirrored): (inputs of the fine branch [stride4 (M, 64, 96, 24), stride8
+    (M, 32, 48, 40), trunk (M, 16, 24, 96)] float16, boxes: M arrays (k, 4), labels: M arrays (k,),
+    chunk seeds); ``views=1`` reads the frames as rendered only. The arrays are filled in place
+    (the 12,800 training frames and their mirrors take 12.6 GB)."""
+    from street_detector_features import ARRAYS, CHUNK
+
     from helpers.models import street_detector as sd
 
-    stride8, trunk, boxes, labels, seeds = [], [], [], [], []
-    for path in chunk_files(folder, seed, max_chunks):
+    paths = chunk_files(folder, seed, max_chunks)
+    if not paths:
+        raise SystemExit(f"no cached features for seed {seed} in {folder}: run street_detector_features.py first")
+    with np.load(paths[0]) as z:
+        shapes = {name: z[name].shape for name in ARRAYS}
+    per_chunk = shapes[ARRAYS[0]][0] if views is None else views
+    inputs = [np.empty((len(paths) * per_chunk * CHUNK, *shapes[name][2:]), np.float16) for name in ARRAYS]
+    boxes, labels, seeds, row = [], [], [], 0
+    for path in paths:
         with np.load(path) as z:
             chunk_boxes, chunk_labels = _chunk_boxes(z)
-            for view in range(z["stride8"].shape[0] if views is None else views):
-                stride8.append(z["stride8"][view])
-                trunk.append(z["trunk"][view])
+            for name, array in zip(ARRAYS, inputs):
+                data = z[name]
+                if data.shape[0] < per_chunk or data.shape[1] != CHUNK:
+                    raise SystemExit(f"{path}: {name} has shape {data.shape}, expected ({per_chunk}, {CHUNK}, ...)")
+                array[row:row + per_chunk * CHUNK] = data[:per_chunk].reshape(-1, *data.shape[2:])
+            for view in range(per_chunk):
                 boxes += chunk_boxes if view == 0 else [sd.flip_boxes(b) for b in chunk_boxes]
                 labels += chunk_labels
+        row += per_chunk * CHUNK
         seeds.append(seed * 1000 + int(path.stem.split("_")[1]))
-    if not stride8:
-        raise SystemExit(f"no cached features for seed {seed} in {folder}: run street_detector_features.py first")
-    return np.concatenate(stride8), np.concatenate(trunk), boxes, labels, seeds
+    return inputs, boxes, labels, seeds
 
 
 def load_boxes(folder, seed):
@@ -86,12 +100,18 @@ def load_boxes(folder, seed):
     return boxes, labels
 
 
-def scores(branch, stride8, trunk, boxes, labels, anchors):
-    """COCOeval AP@0.5 of the fine branch on cached features: (all objects, objects >= 64 px²)."""
+def rows(inputs, index):
+    """The fine branch's inputs at ``index`` (a slice or indices) as float32."""
+    return [array[index].astype(np.float32) for array in inputs]
+
+
+def scores(branch, inputs, boxes, labels, anchors):
+    """COCOeval AP@0.5 of the fine branch on cached features (``inputs`` as load_chunks returns them):
+    (all objects, objects >= 64 px²)."""
     from helpers.models import street_detector as sd
 
     def predict(start, stop):
-        return branch([stride8[start:stop].astype(np.float32), trunk[start:stop].astype(np.float32)], training=False)
+        return branch(rows(inputs, slice(start, stop)), training=False)
 
     return sd.held_out_scores(predict, boxes, labels, anchors)
 
@@ -108,18 +128,18 @@ def train(args):
     from helpers.models import street_detector as sd
 
     keras.utils.set_random_seed(args.seed)
-    stride8, trunk, boxes, labels, train_seeds = load_chunks(args.cache, TRAIN_SEED)
-    v8, vtrunk, vboxes, vlabels, _ = load_chunks(args.cache, HELD_OUT_SEED, views=1)
+    inputs, boxes, labels, train_seeds = load_chunks(args.cache, TRAIN_SEED, max_chunks=args.blocks)
+    held_inputs, vboxes, vlabels, _ = load_chunks(args.cache, HELD_OUT_SEED, views=1)
     anchors, anchor_iou = fit_anchors(boxes)
-    print(f"{len(stride8)} training views, {len(v8)} held-out frames; anchors (cells) "
+    print(f"{len(boxes)} training views, {len(vboxes)} held-out frames; anchors (cells) "
           f"{np.round(anchors, 3).tolist()}, mean IoU {anchor_iou:.3f}", flush=True)
     branch = sd.build_fine_branch()
     optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(args.lr, args.steps, alpha=0.02))
 
     @tf.function
-    def step(s8, tr, target, truth):
+    def step(x, target, truth):
         with tf.GradientTape() as tape:
-            loss = sd.yolo_loss(branch([s8, tr], training=True), target, truth, anchors)
+            loss = sd.yolo_loss(branch(x, training=True), target, truth, anchors, giou_scale=args.giou_scale)
         grads = tape.gradient(loss, branch.trainable_variables)
         optimizer.apply_gradients(zip(grads, branch.trainable_variables))
         return loss
@@ -129,12 +149,11 @@ def train(args):
     rng = np.random.default_rng(args.seed)
     started, losses, history = time.time(), [], []
     for i in range(1, args.steps + 1):
-        idx = np.sort(rng.choice(len(stride8), args.batch, replace=False))
+        idx = np.sort(rng.choice(len(boxes), args.batch, replace=False))
         pairs = [sd.yolo_targets(boxes[j], labels[j], anchors) for j in idx]
-        losses.append(float(step(stride8[idx].astype(np.float32), trunk[idx].astype(np.float32),
-                                 np.stack([t for t, _ in pairs]), np.stack([u for _, u in pairs]))))
+        losses.append(float(step(rows(inputs, idx), np.stack([t for t, _ in pairs]), np.stack([u for _, u in pairs]))))
         if i % args.eval_every == 0 or i == args.steps:
-            every, large = scores(branch, v8, vtrunk, vboxes, vlabels, anchors)
+            every, large = scores(branch, held_inputs, vboxes, vlabels, anchors)
             path = out / "checkpoints" / f"step_{i:05d}.npz"
             np.savez(path, **sd.head_arrays(branch, anchors))
             history.append({"step": i, "loss": round(float(np.mean(losses[-200:])), 4),
@@ -146,7 +165,7 @@ def train(args):
             (out / "history.json").write_text(json.dumps({
                 "args": vars(args) | {"cache": str(args.cache), "out": str(args.out)},
                 "machine": f"{device_summary()}, {platform.machine()}", "anchors": anchors.tolist(),
-                "anchor_iou": anchor_iou, "train_views": len(stride8), "chunk_seeds": [train_seeds[0], train_seeds[-1]],
+                "anchor_iou": anchor_iou, "train_views": len(boxes), "chunk_seeds": [train_seeds[0], train_seeds[-1]],
                 "trained_parameters": int(branch.count_params()), "losses": losses, "history": history}))
 
 
@@ -178,9 +197,9 @@ def ship(args):
     shipped_branch = sd.build_fine_branch()
     sd.load_head_weights(shipped_branch, out, sha256=None)
     boxes, labels = load_boxes(args.cache, TRAIN_SEED)
-    v8, vtrunk, vboxes, vlabels, held_seeds = load_chunks(args.cache, HELD_OUT_SEED, views=1)
-    every, large = scores(shipped_branch, v8, vtrunk, vboxes, vlabels, anchors)
-    first, _ = scores(shipped_branch, v8[:16], vtrunk[:16], vboxes[:16], vlabels[:16], anchors)
+    held_inputs, vboxes, vlabels, held_seeds = load_chunks(args.cache, HELD_OUT_SEED, views=1)
+    every, large = scores(shipped_branch, held_inputs, vboxes, vlabels, anchors)
+    first, _ = scores(shipped_branch, [a[:16] for a in held_inputs], vboxes[:16], vlabels[:16], anchors)
     a = run["args"]
     record = {
         "what": "YOLOv2-style head on a frozen EfficientNet-Lite0 (ImageNet), trained on generated street scenes in two stages",
@@ -192,6 +211,7 @@ def ship(args):
                   "boxes_per_class": {n: int(sum(np.sum(c == k) for c in labels)) for k, n in enumerate(sd.CLASS_NAMES)},
                   "mirrored": run["train_views"] == 2 * len(boxes), "views": run["train_views"],
                   "steps": a["steps"], "batch": a["batch"], "learning_rate": a["lr"], "seed": a["seed"],
+                  "giou_scale": a.get("giou_scale", 0.0),
                   "head_parameters": int(head.count_params()), "trained_parameters": run["trained_parameters"],
                   "seconds": run["history"][-1]["seconds"], "machine": run["machine"]},
         "held_out": {"frames": len(vboxes), "chunk_seeds": held_seeds, "evaluator": "pycocotools COCOeval, AP at IoU 0.5",
@@ -217,6 +237,8 @@ def main():
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--blocks", type=int, default=None, help="train on the first BLOCKS cached chunks of 64 frames (default: all)")
+    parser.add_argument("--giou-scale", type=float, default=0.0, help="weight of yolo_loss's 1 - GIoU term")
     parser.add_argument("--eval-every", type=int, default=1000)
     parser.add_argument("--ship", type=Path, default=None, help="a checkpoint of a run: join it with --first-stage and score it")
     parser.add_argument("--first-stage", type=Path, default=None,

@@ -144,11 +144,11 @@ def test_head_is_the_trunk_then_the_fine_branch_with_the_shipped_weights():
     assert names(trunk) == set(sd.TRUNK_LAYERS) and names(head) == names(trunk) | names(branch)
     assert names(coarse) == names(trunk) | {"yolo_output"}
     rng = np.random.default_rng(0)
-    s8, s16, s32 = (rng.normal(0.0, 1.0, (2, *shape, c)).astype(np.float32)
-                    for shape, c in zip([(32, 48), (16, 24), (8, 12)], sd.FEATURE_CHANNELS))
-    whole = np.asarray(head([s8, s16, s32], training=False))
+    s4, s8, s16, s32 = (rng.normal(0.0, 1.0, (2, 256 // stride, 384 // stride, c)).astype(np.float32)
+                        for stride, c in zip(sd.FEATURE_STRIDES, sd.FEATURE_CHANNELS))
+    whole = np.asarray(head([s4, s8, s16, s32], training=False))
     assert whole.shape == (2, *sd.GRID_SHAPE, 50) and sd.GRID_SHAPE == (32, 48) and sd.COARSE_GRID == (16, 24)
-    parts = np.asarray(branch([s8, np.asarray(trunk([s16, s32], training=False))], training=False))
+    parts = np.asarray(branch([s4, s8, np.asarray(trunk([s16, s32], training=False))], training=False))
     assert np.allclose(whole, parts, atol=1e-5)
     assert coarse([s16, s32]).shape == (2, 16, 24, 50)
 

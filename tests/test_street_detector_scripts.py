@@ -28,8 +28,10 @@ def test_stage_two_caches_trains_and_ships_a_head_that_loads(tmp_path):
     _run("scripts/street_detector_features.py", cache, "--seed", 12, "--frames", 64)
     _run("scripts/street_detector_features.py", cache, "--seed", 11, "--frames", 64, "--mirror")
     with np.load(cache / "seed11_000.npz") as z:
-        assert z["stride8"].shape == (2, 64, 32, 48, 40) and z["trunk"].shape == (2, 64, 16, 24, 96)
-        assert z["stride8"].dtype == np.float16 and z["counts"].sum() == len(z["boxes"]) == len(z["labels"])
+        assert z["stride4"].shape == (2, 64, 64, 96, 24) and z["stride8"].shape == (2, 64, 32, 48, 40)
+        assert z["trunk"].shape == (2, 64, 16, 24, 96)
+        assert all(z[k].dtype == np.float16 for k in ("stride4", "stride8", "trunk"))
+        assert z["counts"].sum() == len(z["boxes"]) == len(z["labels"])
     _run("scripts/train_street_detector.py", cache, "--out", run, "--steps", 4, "--batch", 8, "--eval-every", 2)
     history = json.loads((run / "history.json").read_text())
     assert len(history["losses"]) == 4 and [e["step"] for e in history["history"]] == [2, 4]

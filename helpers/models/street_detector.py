@@ -3,18 +3,21 @@
 The network, for a (N, 256, 384, 3) RGB frame in [0, 255]:
 
 - the ImageNet EfficientNet-Lite0 backbone (``helpers/models/weights/efficientnet_lite0.npz``),
-  frozen, read at three depths: ``block3b_add`` (stride 8, (N, 32, 48, 40)), ``block5c_add``
-  (stride 16, (N, 16, 24, 112)) and ``block7a_project_bn`` (stride 32, (N, 8, 12, 320));
+  frozen, read at four depths: ``block2b_add`` (stride 4, (N, 64, 96, 24)), ``block3b_add``
+  (stride 8, (N, 32, 48, 40)), ``block5c_add`` (stride 16, (N, 16, 24, 112)) and
+  ``block7a_project_bn`` (stride 32, (N, 8, 12, 320));
 - the **trunk** (stage 1): the stride-16 and stride-32 maps through 1x1 convolutions (96 channels),
   the stride-32 one upsampled x2, concatenated, a 1x1 and two 3x3 convolutions: (N, 16, 24, 96).
   It was trained with a 1x1 output convolution on a 16 x 24 grid (:func:`build_coarse_head`,
   ``scripts/train_street_detector_gpu.py``, on a GPU) and is frozen afterwards;
-- the **fine branch** (stage 2, ``scripts/train_street_detector.py``, on 2 CPU cores): the trunk's
-  map upsampled x2 and concatenated with the stride-8 map (1x1 convolution, 64 channels), two 3x3
-  convolutions (64 channels) and a 1x1 convolution to ``A * (5 + C)`` = 5 * (5 + 5) = 50 numbers per
-  cell of a **32 x 48 grid of 8-pixel cells**, laid out per anchor as x, y, w, h, confidence, class
-  logits: the layout that :func:`helpers.models.tiny_yolo.yolo_head` decodes into (box_xy, box_wh,
-  box_confidence, box_class_probs), as the original course's ``yolo_head`` does.
+- the **fine branch** (stage 2, ``scripts/train_street_detector.py``, on 2 CPU cores): concatenated
+  on the 32 x 48 grid, the trunk's map upsampled x2, the stride-8 map through a 1x1 convolution
+  (64 channels) and the stride-4 map through a 2x2 convolution of stride 2 (32 channels: each cell
+  sees its four 4-pixel positions apart, as space-to-depth and a 1x1 convolution would); then two
+  3x3 convolutions (64 channels) and a 1x1 convolution to ``A * (5 + C)`` = 5 * (5 + 5) = 50
+  numbers per cell of a **32 x 48 grid of 8-pixel cells**, laid out per anchor as x, y, w, h,
+  confidence, class logits: the layout that :func:`helpers.models.tiny_yolo.yolo_head` decodes into
+  (box_xy, box_wh, box_confidence, box_class_probs), as the original course's ``yolo_head`` does.
 
 Only the head's weights (trunk and fine branch) are shipped (float16,
 ``weights/street_detector_head_fp16.npz``, SHA-256 checked); the anchors (5, in cells of the 32 x 48
@@ -42,19 +45,22 @@ INPUT_SHAPE = (256, 384, 3)
 #: Pixels per grid cell of the shipped detector: the grid is 32 x 48.
 STRIDE = 8
 GRID_SHAPE = (INPUT_SHAPE[0] // STRIDE, INPUT_SHAPE[1] // STRIDE)
-#: Backbone layers read by the head (stride 8, stride 16, stride 32).
-FEATURE_LAYERS = ("block3b_add", "block5c_add", "block7a_project_bn")
+#: Backbone layers read by the head (stride 4, stride 8, stride 16, stride 32).
+FEATURE_LAYERS = ("block2b_add", "block3b_add", "block5c_add", "block7a_project_bn")
 #: Stage 1 (the trunk with its own output, :func:`build_coarse_head`): stride 16, a 16 x 24 grid.
 COARSE_STRIDE = 16
 COARSE_GRID = (INPUT_SHAPE[0] // COARSE_STRIDE, INPUT_SHAPE[1] // COARSE_STRIDE)
-COARSE_LAYERS = FEATURE_LAYERS[1:]
-#: Channels of the backbone maps read (stride 8, 16, 32).
-FEATURE_CHANNELS = (40, 112, 320)
+COARSE_LAYERS = FEATURE_LAYERS[2:]
+#: Strides and channels of the backbone maps read.
+FEATURE_STRIDES = (4, 8, 16, 32)
+FEATURE_CHANNELS = (24, 40, 112, 320)
 CLASS_NAMES = ("car", "truck", "pedestrian", "traffic light", "traffic sign")
 NUM_ANCHORS = 5
 NUM_CLASSES = len(CLASS_NAMES)
 HEAD_CHANNELS = 96
 FINE_CHANNELS = 64
+#: Channels the stride-4 map is reduced to (a 2x2 convolution of stride 2, onto the 32 x 48 grid).
+STRIDE4_CHANNELS = 32
 #: The trunk's layers with weights (stage 1, frozen in stage 2).
 TRUNK_LAYERS = tuple(f"{name}_{part}" for name in ("reduce32", "reduce16", "mix", "head1", "head2")
                      for part in ("conv", "bn"))
@@ -106,7 +112,7 @@ def kmeans_anchors(wh, k=5, seed=0, iterations=30):
 
 def feature_extractor(layers=FEATURE_LAYERS):
     """The frozen backbone: (N, 256, 384, 3) RGB in [0, 255] -> its maps at ``layers``, a list
-    ([(N, 32, 48, 40), (N, 16, 24, 112), (N, 8, 12, 320)] for FEATURE_LAYERS)."""
+    ([(N, 64, 96, 24), (N, 32, 48, 40), (N, 16, 24, 112), (N, 8, 12, 320)] for FEATURE_LAYERS)."""
     from helpers.backend import keras
     from helpers.models import efficientnet_lite
 
@@ -132,11 +138,11 @@ def block_features(backbone, n, seed):
     return [np.asarray(m, np.float16) for m in maps], boxes, labels
 
 
-def _conv_bn(x, filters, size, name):
+def _conv_bn(x, filters, size, name, strides=1):
     from helpers.backend import keras
 
     layers = keras.layers
-    x = layers.Conv2D(filters, size, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.Conv2D(filters, size, strides=strides, padding="same", use_bias=False, name=f"{name}_conv")(x)
     x = layers.BatchNormalization(name=f"{name}_bn")(x)
     return layers.LeakyReLU(0.1, name=f"{name}_leaky")(x)
 
@@ -152,12 +158,15 @@ def _trunk(stride16, stride32, channels):
     return _conv_bn(x, channels, 3, "head2")
 
 
-def _fine_branch(stride8, trunk, channels, outputs):
+def _fine_branch(stride4, stride8, trunk, channels, outputs):
     from helpers.backend import keras
 
     layers = keras.layers
+    # the stride-4 map onto the 32 x 48 grid: a 2x2 convolution of stride 2 (space-to-depth and a 1x1
+    # convolution in one), so each 8-pixel cell sees its four 4-pixel positions apart
     x = layers.Concatenate(name="merge8")([layers.UpSampling2D(2, name="up8")(trunk),
-                                           _conv_bn(stride8, channels, 1, "reduce8")])
+                                           _conv_bn(stride8, channels, 1, "reduce8"),
+                                           _conv_bn(stride4, STRIDE4_CHANNELS, 2, "reduce4", strides=2)])
     x = _conv_bn(x, channels, 3, "fine1")
     x = _conv_bn(x, channels, 3, "fine2")
     return layers.Conv2D(outputs, 1, name="yolo_output")(x)
@@ -166,17 +175,18 @@ def _fine_branch(stride8, trunk, channels, outputs):
 def _inputs(strides):
     from helpers.backend import keras
 
-    channels = dict(zip((8, 16, 32), FEATURE_CHANNELS))
+    channels = dict(zip(FEATURE_STRIDES, FEATURE_CHANNELS))
     return [keras.Input(shape=(None, None, channels[s]), name=f"stride{s}") for s in strides]
 
 
 def build_head(num_anchors=NUM_ANCHORS, num_classes=NUM_CLASSES, channels=HEAD_CHANNELS, fine_channels=FINE_CHANNELS):
-    """The trained part: [(N, 32, 48, 40), (N, 16, 24, 112), (N, 8, 12, 320)] -> (N, 32, 48, A * (5 + C))
-    raw numbers (the trunk, then the fine branch)."""
+    """The trained part: [(N, 64, 96, 24), (N, 32, 48, 40), (N, 16, 24, 112), (N, 8, 12, 320)] ->
+    (N, 32, 48, A * (5 + C)) raw numbers (the trunk, then the fine branch)."""
     from helpers.backend import keras
 
-    inputs = _inputs((8, 16, 32))
-    out = _fine_branch(inputs[0], _trunk(inputs[1], inputs[2], channels), fine_channels, num_anchors * (5 + num_classes))
+    inputs = _inputs(FEATURE_STRIDES)
+    out = _fine_branch(inputs[0], inputs[1], _trunk(inputs[2], inputs[3], channels), fine_channels,
+                       num_anchors * (5 + num_classes))
     return keras.Model(inputs, out, name="street_yolo_head")
 
 
@@ -200,14 +210,15 @@ def build_trunk(channels=HEAD_CHANNELS):
 
 def build_fine_branch(num_anchors=NUM_ANCHORS, num_classes=NUM_CLASSES, channels=HEAD_CHANNELS,
                       fine_channels=FINE_CHANNELS):
-    """Stage 2's trained part: [(N, 32, 48, 40) stride-8 map, (N, 16, 24, channels) trunk output] ->
-    (N, 32, 48, A * (5 + C)); its layers carry the names they have in :func:`build_head`."""
+    """Stage 2's trained part: [(N, 64, 96, 24) stride-4 map, (N, 32, 48, 40) stride-8 map,
+    (N, 16, 24, channels) trunk output] -> (N, 32, 48, A * (5 + C)); its layers carry the names they
+    have in :func:`build_head`."""
     from helpers.backend import keras
 
-    stride8 = _inputs((8,))[0]
+    stride4, stride8 = _inputs((4, 8))
     trunk = keras.Input(shape=(None, None, channels), name="trunk")
-    out = _fine_branch(stride8, trunk, fine_channels, num_anchors * (5 + num_classes))
-    return keras.Model([stride8, trunk], out, name="street_fine_branch")
+    out = _fine_branch(stride4, stride8, trunk, fine_channels, num_anchors * (5 + num_classes))
+    return keras.Model([stride4, stride8, trunk], out, name="street_fine_branch")
 
 
 def load_head_weights(head, path=None, sha256=WEIGHTS_SHA256):
@@ -337,7 +348,7 @@ def flip_boxes(boxes, width=INPUT_SHAPE[1]):
 
 
 def yolo_loss(raw, target, truth, anchors, num_classes=NUM_CLASSES, object_scale=5.0,
-              no_object_scale=1.0, coord_scale=1.0, class_scale=1.0, ignore_iou=0.6):
+              no_object_scale=1.0, coord_scale=1.0, class_scale=1.0, ignore_iou=0.6, giou_scale=0.0):
     """The YOLOv2 loss, averaged over the batch (a scalar tensor of Keras's backend).
 
     raw (N, H, W, A * (5 + C)) network output; target (N, H, W, A, 6) from :func:`yolo_targets`;
@@ -345,7 +356,12 @@ def yolo_loss(raw, target, truth, anchors, num_classes=NUM_CLASSES, object_scale
     object_scale on the responsible anchors, no_object_scale elsewhere except where the predicted
     box overlaps a true box by more than ignore_iou), coordinates (cross-entropy of sigmoid(t_x),
     sigmoid(t_y) with the offsets, squared error of t_w, t_h with the log size ratios, weighted by
-    2 - w * h), classes (softmax cross-entropy) on the responsible anchors.
+    2 - w * h), classes (softmax cross-entropy) on the responsible anchors; with ``giou_scale`` > 0
+    also giou_scale * (1 - GIoU) of each responsible anchor's box with its true box, where
+    GIoU = IoU - (E - U) / E, E the smallest box enclosing both, U their union (Rezatofighi et al.,
+    2019). GIoU does not depend on the boxes' scale, so a box of 4 pixels placed 1 pixel off costs
+    as much as one of 40 placed 10 pixels off, where the offset term sees a 1-pixel error as
+    1/8 of a cell whatever the box's size.
 
     Written in ``keras.ops`` only, so it also trains under Keras's JAX backend (no TensorFlow);
     boxes are decoded as :func:`helpers.models.tiny_yolo.yolo_head` decodes them.
@@ -382,7 +398,18 @@ def yolo_loss(raw, target, truth, anchors, num_classes=NUM_CLASSES, object_scale
     coord_loss = coord_scale * obj * scale * (xy_loss + wh_loss)
     class_ce = ops.sparse_categorical_crossentropy(ops.cast(target[..., 5], "int32"), t[..., 5:], from_logits=True)
     class_loss = class_scale * obj * class_ce
-    total = ops.sum(conf_loss + coord_loss + class_loss, axis=(1, 2, 3))
+    total = conf_loss + coord_loss + class_loss
+    if giou_scale:
+        # the responsible anchor's true box, decoded as the prediction is
+        true_xy = (target[..., 0:2] + cell) / grid
+        true_wh = ops.exp(target[..., 2:4]) * anchors / grid
+        q_min, q_max = true_xy - true_wh / 2, true_xy + true_wh / 2
+        overlap = ops.prod(ops.maximum(ops.minimum(p_max, q_max) - ops.maximum(p_min, q_min), 0.0), -1)
+        joint = ops.prod(box_wh, -1) + ops.prod(true_wh, -1) - overlap
+        enclosing = ops.prod(ops.maximum(p_max, q_max) - ops.minimum(p_min, q_min), -1)
+        giou = overlap / ops.maximum(joint, 1e-9) - (enclosing - joint) / ops.maximum(enclosing, 1e-9)
+        total = total + giou_scale * obj * (1.0 - giou)
+    total = ops.sum(total, axis=(1, 2, 3))
     return ops.mean(total)
 
 
@@ -492,6 +519,7 @@ def read_run_record(path=RUN_RECORD):
 
 __all__ = [
     "CLASS_NAMES", "COARSE_GRID", "COARSE_LAYERS", "COARSE_STRIDE", "FEATURE_CHANNELS", "FEATURE_LAYERS",
+    "FEATURE_STRIDES",
     "GRID_SHAPE", "INPUT_SHAPE", "MAX_TRUE_BOXES", "MIN_AREA_PX2", "NUM_ANCHORS", "STRIDE", "TRUNK_LAYERS",
     "block_features", "build_coarse_head", "build_fine_branch", "build_head", "build_trunk", "held_out_scores",
     "coco_average_precision", "detect", "feature_extractor", "head_arrays", "kmeans_anchors", "load_head_weights",
