@@ -2,23 +2,28 @@
 
     python scripts/street_detector_features.py CACHE --seed 12 --frames 320                 # held out
     python scripts/street_detector_features.py CACHE --seed 11 --frames 12800 --mirror      # training
-    python scripts/train_street_detector.py CACHE --out RUN --steps 5000
-    python scripts/train_street_detector.py CACHE --ship RUN/checkpoints/step_05000.npz \\
+    python scripts/train_street_detector.py CACHE --out RUN --steps 2000
+    python scripts/train_street_detector.py CACHE --ship RUN/checkpoints/step_02000.npz \\
         --first-stage STAGE1.npz --first-stage-record STAGE1.json
 
 Stage 1 (``train_street_detector_gpu.py``, on a GPU) trained the trunk with an output on a 16 x 24
 grid. Here the trunk and the backbone stay frozen (their outputs are cached by
 ``street_detector_features.py``), and only the fine branch
 (:func:`helpers.models.street_detector.build_fine_branch`: the stride-4 and stride-8 maps and the
-upsampled trunk, two 3x3 convolutions, the output on a 32 x 48 grid) is trained, with the YOLOv2 loss
-(:func:`helpers.models.street_detector.yolo_loss`) and Adam with a cosine learning-rate schedule
-(to 2% of ``--lr``). Batches of ``--batch`` frame views (a frame as rendered or mirrored) are drawn
-at random without replacement within a batch (``default_rng(--seed)``), their targets made as they
-are drawn. Anchors: k-means (1 - IoU, seed 0) on the training boxes, in 8-pixel cells. Every
-``--eval-every`` steps the 320 held-out frames (seed 12) are scored with pycocotools' COCOeval (AP at
-IoU 0.5 per class and their mean, after ``yolo_head`` and per-class non-max suppression, score >=
-0.01, at most 100 boxes per frame) and the fine branch is written to RUN/checkpoints/step_<s>.npz;
-RUN/history.json holds the anchors, every step's loss and the scores.
+upsampled trunk, two 3x3 convolutions, the output on a 32 x 48 grid) is trained, with the YOLOv2
+loss (:func:`helpers.models.street_detector.yolo_loss`, with its 1 - GIoU term weighted
+``--giou-scale``) and Adam with a cosine learning-rate schedule (to 2% of ``--lr``). Batches of
+``--batch`` frame views (a frame as rendered or mirrored) are drawn at random without replacement
+within a batch (``default_rng(--seed)``), their targets made as they are drawn. Anchors:
+k-means (1 - IoU, seed 0) on the training boxes, in 8-pixel cells. Every ``--eval-every`` steps the 320
+held-out frames (seed 12) are scored with pycocotools' COCOeval (AP at IoU 0.5 per class and their
+mean, after ``yolo_head`` and per-class non-max suppression, score >= 0.01, at most 100 boxes per
+frame) and the fine branch is written to RUN/checkpoints/step_<s>.npz; RUN/history.json holds the
+anchors, every step's loss and the scores.
+
+The GIoU term, measured (60 blocks = 7,680 views, 1,000 steps of 32, same seed and batches, 2 CPU
+cores): held-out mAP@0.5 0.642 with ``--giou-scale 0``, 0.683 with 2 (traffic light 0.38 -> 0.45,
+traffic sign 0.53 -> 0.59, pedestrian 0.62 -> 0.67).
 
 ``--ship`` joins a checkpoint's fine branch with stage 1's trunk (``--first-stage``) into one head
 (float16), scores it on the held-out frames and writes
@@ -238,7 +243,7 @@ def main():
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--blocks", type=int, default=None, help="train on the first BLOCKS cached chunks of 64 frames (default: all)")
-    parser.add_argument("--giou-scale", type=float, default=0.0, help="weight of yolo_loss's 1 - GIoU term")
+    parser.add_argument("--giou-scale", type=float, default=2.0, help="weight of yolo_loss's 1 - GIoU term (0: none)")
     parser.add_argument("--eval-every", type=int, default=1000)
     parser.add_argument("--ship", type=Path, default=None, help="a checkpoint of a run: join it with --first-stage and score it")
     parser.add_argument("--first-stage", type=Path, default=None,

@@ -71,6 +71,37 @@ def test_loss_is_small_for_the_perfect_output_and_large_for_a_wrong_one():
     assert good == pytest.approx(scale * entropy, abs=1e-3) and worse > good + 50
 
 
+def test_giou_term_is_zero_on_the_true_box_and_the_same_for_a_small_and_a_large_box_equally_off():
+    """yolo_loss's 1 - GIoU term (giou_scale): 0 when the responsible anchor's box is the true box;
+    for a box shifted by a quarter of its width it is 1 - 0.6 (IoU 0.75 / 1.25, the enclosing box is
+    the union), for a 4-pixel box shifted 1 pixel as for a 24-pixel box shifted 6 pixels; the
+    offsets' cross-entropy instead costs the large box's shift far more."""
+    anchors = np.array([[0.5, 0.5], [3.0, 3.0]], np.float32)
+    grid, stride = (8, 12), 8
+
+    def extra_loss(box, shift):
+        """(GIoU term, loss without it) of a perfect output moved ``shift`` pixels to the right."""
+        target, truth = sd.yolo_targets(np.array([box], float), [0], anchors, grid_shape=grid, stride=stride)
+        raw = np.full((*grid, 2, 10), -12.0, np.float32)
+        raw[..., 2:4] = 0.0
+        i, j, a = (int(v[0]) for v in np.nonzero(target[..., 4]))
+        tx, ty, tw, th = target[i, j, a, :4]
+        tx += shift / stride
+        raw[i, j, a, :5] = [np.log(tx / (1 - tx)), np.log(ty / (1 - ty)), tw, th, 12.0]
+        raw[i, j, a, 5:] = [9, -9, -9, -9, -9]
+        args = (raw.reshape(1, *grid, 20), target[None], truth[None], anchors)
+        plain = float(sd.yolo_loss(*args))
+        return float(sd.yolo_loss(*args, giou_scale=1.0)) - plain, plain
+
+    small, large = [17.0, 17.0, 21.0, 21.0], [29.0, 29.0, 53.0, 53.0]    # centres 3/8 and 1/8 into their cells
+    assert extra_loss(small, 0.0)[0] == pytest.approx(0.0, abs=1e-5)
+    assert extra_loss(large, 0.0)[0] == pytest.approx(0.0, abs=1e-5)
+    assert extra_loss(small, 1.0)[0] == pytest.approx(1 - 0.75 / 1.25, abs=1e-4)
+    assert extra_loss(large, 6.0)[0] == pytest.approx(1 - 0.75 / 1.25, abs=1e-4)
+    # without the term, the large box's 6-pixel shift costs more than 5 times the small box's 1-pixel shift
+    assert extra_loss(large, 6.0)[1] - extra_loss(large, 0.0)[1] > 5 * (extra_loss(small, 1.0)[1] - extra_loss(small, 0.0)[1])
+
+
 def _yolo_loss_in_tensorflow(raw, target, truth, anchors, num_classes=5, object_scale=5.0, no_object_scale=1.0,
                              coord_scale=1.0, class_scale=1.0, ignore_iou=0.6):
     """yolo_loss as it was written in TensorFlow ops (it trained the earlier, CPU-trained head), kept to check keras.ops'."""
@@ -250,6 +281,9 @@ def test_notebook_text_quotes_the_run_record():
     assert f"mAP@0.5 was {curve} after {steps} steps" in part7
     assert record["train"]["mirrored"] and first["train"]["mirrored"]
     assert re.search(r"32 x 48 grid of 8-pixel cells", part7) and "16 x 24 grid" in part7
+    # the text's layout and loss are the run's: four backbone maps, the GIoU term in stage 2's loss
+    assert record["backbone_layers"][0] == "block2b_add" and "stride-4, stride-8, stride-16 and stride-32" in part7
+    assert record["train"]["giou_scale"] > 0 and "1 - \\text{GIoU}" in part7
     # "Traffic lights are 3.5 pixels wide (the median)", and 1.2 pixels to the side drops IoU below 0.5
     _, boxes, labels = street.make_detection_scenes(64, held_out["chunk_seeds"][0], 256, 384)
     widths = np.concatenate([b[lab == 3, 2] - b[lab == 3, 0] for b, lab in zip(boxes, labels)])
