@@ -9,7 +9,7 @@ first ``--blocks`` cached training blocks (every frame and its mirror), with the
 schedule as ``scripts/train_street_detector.py``: the shipped layout
 (:func:`helpers.models.street_detector.build_fine_branch`, which reads EfficientNet-Lite0's
 ``block2b_add``, stride 4, (64, 96, 24), through a 2x2 convolution of stride 2 to 32 channels
-joined at ``merge8``), and the same without that map (the layout shipped before). Prints both
+joined at ``merge8``), and the same without that map (``stride4_channels=0``, the layout shipped before). Prints both
 held-out mAP@0.5 (pycocotools COCOeval, the 320 held-out frames) and their difference.
 
 Measured on 2 CPU cores (60 blocks = 7,680 views, 1,000 steps of 32), by an earlier version that
@@ -33,22 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 
-def fine_branch(with_stride4):
-    """The fine branch with the stride-4 map (as shipped), or the same without it; both take
-    [stride4, stride8, trunk] (the cache's arrays) and the one without ignores the first."""
-    from helpers.backend import keras
-    from helpers.models import street_detector as sd
-
-    if with_stride4:
-        return sd.build_fine_branch()
-    layers = keras.layers
-    conv_bn = sd._conv_bn   # the head's convolution + batch norm + leaky ReLU
-    stride4, stride8, trunk = keras.Input((64, 96, 24)), keras.Input((32, 48, 40)), keras.Input((16, 24, 96))
-    x = layers.Concatenate(name="merge8")([layers.UpSampling2D(2)(trunk), conv_bn(stride8, 64, 1, "reduce8")])
-    x = conv_bn(conv_bn(x, 64, 3, "fine1"), 64, 3, "fine2")
-    return keras.Model([stride4, stride8, trunk], layers.Conv2D(50, 1, name="yolo_output")(x))
-
-
 def run(with_stride4, data, held, anchors, steps, seed):
     from train_street_detector import rows
 
@@ -56,7 +40,7 @@ def run(with_stride4, data, held, anchors, steps, seed):
     from helpers.models import street_detector as sd
 
     keras.utils.set_random_seed(seed)
-    model = fine_branch(with_stride4)
+    model = sd.build_fine_branch(stride4_channels=sd.STRIDE4_CHANNELS if with_stride4 else 0)
     optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(2e-3, steps, alpha=0.02))
 
     @tf.function

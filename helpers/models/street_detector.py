@@ -158,15 +158,16 @@ def _trunk(stride16, stride32, channels):
     return _conv_bn(x, channels, 3, "head2")
 
 
-def _fine_branch(stride4, stride8, trunk, channels, outputs):
+def _fine_branch(stride4, stride8, trunk, channels, outputs, stride4_channels=STRIDE4_CHANNELS):
     from helpers.backend import keras
 
     layers = keras.layers
-    # the stride-4 map onto the 32 x 48 grid: a 2x2 convolution of stride 2 (space-to-depth and a 1x1
-    # convolution in one), so each 8-pixel cell sees its four 4-pixel positions apart
-    x = layers.Concatenate(name="merge8")([layers.UpSampling2D(2, name="up8")(trunk),
-                                           _conv_bn(stride8, channels, 1, "reduce8"),
-                                           _conv_bn(stride4, STRIDE4_CHANNELS, 2, "reduce4", strides=2)])
+    parts = [layers.UpSampling2D(2, name="up8")(trunk), _conv_bn(stride8, channels, 1, "reduce8")]
+    if stride4_channels:
+        # the stride-4 map onto the 32 x 48 grid: a 2x2 convolution of stride 2 (space-to-depth and a
+        # 1x1 convolution in one), so each 8-pixel cell sees its four 4-pixel positions apart
+        parts.append(_conv_bn(stride4, stride4_channels, 2, "reduce4", strides=2))
+    x = layers.Concatenate(name="merge8")(parts)
     x = _conv_bn(x, channels, 3, "fine1")
     x = _conv_bn(x, channels, 3, "fine2")
     return layers.Conv2D(outputs, 1, name="yolo_output")(x)
@@ -209,15 +210,16 @@ def build_trunk(channels=HEAD_CHANNELS):
 
 
 def build_fine_branch(num_anchors=NUM_ANCHORS, num_classes=NUM_CLASSES, channels=HEAD_CHANNELS,
-                      fine_channels=FINE_CHANNELS):
+                      fine_channels=FINE_CHANNELS, stride4_channels=STRIDE4_CHANNELS):
     """Stage 2's trained part: [(N, 64, 96, 24) stride-4 map, (N, 32, 48, 40) stride-8 map,
     (N, 16, 24, channels) trunk output] -> (N, 32, 48, A * (5 + C)); its layers carry the names they
-    have in :func:`build_head`."""
+    have in :func:`build_head`. ``stride4_channels=0`` leaves the stride-4 map out (the layout shipped
+    before it; its input is then ignored)."""
     from helpers.backend import keras
 
     stride4, stride8 = _inputs((4, 8))
     trunk = keras.Input(shape=(None, None, channels), name="trunk")
-    out = _fine_branch(stride4, stride8, trunk, fine_channels, num_anchors * (5 + num_classes))
+    out = _fine_branch(stride4, stride8, trunk, fine_channels, num_anchors * (5 + num_classes), stride4_channels)
     return keras.Model([stride4, stride8, trunk], out, name="street_fine_branch")
 
 
@@ -384,7 +386,12 @@ def yolo_loss(raw, target, truth, anchors, num_classes=NUM_CLASSES, object_scale
     p_min, p_max = box_xy - box_wh / 2, box_xy + box_wh / 2
     truth = ops.convert_to_tensor(truth, "float32")[:, None, None, None]
     t_min, t_max = truth[..., :2] - truth[..., 2:] / 2, truth[..., :2] + truth[..., 2:] / 2
-    inter = ops.prod(ops.maximum(ops.minimum(p_max[..., None, :], t_max) - ops.maximum(p_min[..., None, :], t_min), 0.0), -1)
+
+    def overlap(a_min, a_max, b_min, b_max):
+        """Area shared by boxes given by their corners (broadcast over the leading axes)."""
+        return ops.prod(ops.maximum(ops.minimum(a_max, b_max) - ops.maximum(a_min, b_min), 0.0), -1)
+
+    inter = overlap(p_min[..., None, :], p_max[..., None, :], t_min, t_max)
     union = ops.prod(box_wh, -1)[..., None] + ops.prod(truth[..., 2:], -1) - inter
     best_iou = ops.max(inter / ops.maximum(union, 1e-9), axis=-1)
     target = ops.convert_to_tensor(target, "float32")
@@ -404,10 +411,10 @@ def yolo_loss(raw, target, truth, anchors, num_classes=NUM_CLASSES, object_scale
         true_xy = (target[..., 0:2] + cell) / grid
         true_wh = ops.exp(target[..., 2:4]) * anchors / grid
         q_min, q_max = true_xy - true_wh / 2, true_xy + true_wh / 2
-        overlap = ops.prod(ops.maximum(ops.minimum(p_max, q_max) - ops.maximum(p_min, q_min), 0.0), -1)
-        joint = ops.prod(box_wh, -1) + ops.prod(true_wh, -1) - overlap
+        shared = overlap(p_min, p_max, q_min, q_max)
+        joint = ops.prod(box_wh, -1) + ops.prod(true_wh, -1) - shared
         enclosing = ops.prod(ops.maximum(p_max, q_max) - ops.minimum(p_min, q_min), -1)
-        giou = overlap / ops.maximum(joint, 1e-9) - (enclosing - joint) / ops.maximum(enclosing, 1e-9)
+        giou = shared / ops.maximum(joint, 1e-9) - (enclosing - joint) / ops.maximum(enclosing, 1e-9)
         total = total + giou_scale * obj * (1.0 - giou)
     total = ops.sum(total, axis=(1, 2, 3))
     return ops.mean(total)
