@@ -125,7 +125,8 @@ def fit_anchors(boxes):
     from helpers.models import street_detector as sd
 
     wh = np.concatenate([b[:, 2:] - b[:, :2] for b in boxes]) / sd.STRIDE
-    return sd.kmeans_anchors(np.maximum(wh, 1.0 / sd.STRIDE), sd.NUM_ANCHORS, seed=0)
+    anchors, _, mean_iou = sd.kmeans_anchors(np.maximum(wh, 1.0 / sd.STRIDE), sd.NUM_ANCHORS, seed=0)
+    return anchors, mean_iou
 
 
 def train(args):

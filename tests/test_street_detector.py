@@ -33,11 +33,18 @@ def test_kmeans_anchors_fit_box_shapes_and_check_arguments():
     rng = np.random.default_rng(0)
     shapes = np.array([[1.0, 2.0], [4.0, 1.0], [0.3, 0.3]])
     wh = np.repeat(shapes, 50, axis=0) * rng.uniform(0.95, 1.05, (150, 2))
-    anchors, mean_iou = sd.kmeans_anchors(wh, k=3, seed=1)
+    anchors, labels, mean_iou = sd.kmeans_anchors(wh, k=3, seed=1)
     assert anchors.shape == (3, 2) and mean_iou > 0.9
     assert np.allclose(anchors, shapes[[2, 0, 1]], rtol=0.06)    # sorted by area
+    assert list(labels) == [1] * 50 + [2] * 50 + [0] * 50          # each box with the anchor of its shape
+    # the median and the mean of each group agree here within the 5% jitter
+    assert np.allclose(sd.kmeans_anchors(wh, k=3, seed=1, center="mean")[0], anchors, rtol=0.02)
     with pytest.raises(ValueError, match="kmeans_anchors"):
         sd.kmeans_anchors(np.zeros((10, 2)))
+    with pytest.raises(ValueError, match="between 1 and the 3 distinct box shapes"):
+        sd.kmeans_anchors(np.repeat(shapes, 2, axis=0), k=4, distinct_starts=True)
+    with pytest.raises(ValueError, match="center"):
+        sd.kmeans_anchors(wh, k=3, center="mode")
 
 
 def test_targets_put_each_box_in_its_cell_and_best_anchor():

@@ -86,24 +86,38 @@ def shape_iou(wh, centroids):
     return inter / (wh[:, None].prod(-1) + centroids[None].prod(-1) - inter)
 
 
-def kmeans_anchors(wh, k=5, seed=0, iterations=30):
-    """k-means on box shapes with 1 - IoU as the distance (the week-3 notebook's algorithm).
+def kmeans_anchors(wh, k=5, seed=0, iterations=30, center="median", distinct_starts=False):
+    """k-means on box shapes with 1 - IoU as the distance (YOLOv2, Redmon & Farhadi 2017).
 
-    wh (N, 2) widths and heights (any unit, all positive); k anchors; centroids start at k boxes
-    drawn with ``default_rng(seed)`` and move to the median of their boxes, ``iterations`` times.
-    Returns (anchors (k, 2) sorted by area, mean IoU of a box with its best anchor).
+    wh (N, 2) widths and heights (any unit, all positive); k anchors. The centroids start at k boxes
+    drawn with ``default_rng(seed)`` (among the distinct shapes if ``distinct_starts``, so that no two
+    start equal); then, at most ``iterations`` times, each box joins the centroid it overlaps most
+    (:func:`shape_iou`, both boxes centred at one point) and each centroid moves to the ``center``
+    ("median" or "mean") of its boxes; it stops early once no box changes centroid.
+    Returns (anchors (k, 2) sorted by area, labels (N,) the index of each box's best anchor,
+    mean IoU of a box with its best anchor).
     """
     wh = np.asarray(wh, dtype=np.float64)
-    if wh.ndim != 2 or wh.shape[1] != 2 or len(wh) < k or np.any(wh <= 0):
-        raise ValueError(f"kmeans_anchors: wh must be (N, 2) positive sizes with N >= k = {k}, got shape {wh.shape}")
-    rng = np.random.default_rng(seed)
-    centroids = wh[rng.choice(len(wh), k, replace=False)]
+    if wh.ndim != 2 or wh.shape[1] != 2 or np.any(wh <= 0):
+        raise ValueError(f"kmeans_anchors: wh must be (N, 2) positive sizes, got shape {wh.shape}")
+    if center not in ("median", "mean"):
+        raise ValueError(f"kmeans_anchors: center must be 'median' or 'mean', got {center!r}")
+    pool = np.unique(wh, axis=0) if distinct_starts else wh
+    if not 1 <= k <= len(pool):
+        what = "distinct box shapes" if distinct_starts else "boxes"
+        raise ValueError(f"kmeans_anchors: k = {k} must be between 1 and the {len(pool)} {what}")
+    centroids = pool[np.random.default_rng(seed).choice(len(pool), k, replace=False)]
+    reduce = np.median if center == "median" else np.mean
+    labels = None
     for _ in range(iterations):
         nearest = np.argmax(shape_iou(wh, centroids), axis=1)
-        centroids = np.array([np.median(wh[nearest == j], axis=0) if np.any(nearest == j) else centroids[j]
-                              for j in range(k)])
+        if labels is not None and np.array_equal(nearest, labels):
+            break                               # the centroids were made from these very groups
+        labels = nearest
+        centroids = np.array([reduce(wh[labels == j], axis=0) if np.any(labels == j) else centroids[j] for j in range(k)])
     centroids = centroids[np.argsort(centroids.prod(-1))]
-    return centroids, float(shape_iou(wh, centroids).max(axis=1).mean())
+    overlaps = shape_iou(wh, centroids)
+    return centroids, np.argmax(overlaps, axis=1), float(overlaps.max(axis=1).mean())
 
 
 # --------------------------------------------------------------------------------------------

@@ -736,29 +736,14 @@ def kmeans_anchors(wh, k, seed=0, iterations=100):
     """k anchor boxes for the box shapes wh (n, 2) by k-means with the distance 1 - IoU (YOLOv2,
     Redmon & Farhadi 2017): each box joins the anchor it overlaps most, each anchor moves to the
     mean shape of its boxes, until nothing changes. Starts from k distinct boxes drawn with ``seed``.
+    (:func:`helpers.models.street_detector.kmeans_anchors` with ``center="mean"``.)
 
     Returns (anchors (k, 2) sorted by area, labels (n,) indices into them, mean IoU of every box
     with its anchor).
     """
-    wh = np.asarray(wh, float).reshape(-1, 2)
-    k = _positive_int("k", k)
-    if k > len(np.unique(wh, axis=0)):
-        raise ValueError(f"k = {k} is more than the {len(np.unique(wh, axis=0))} distinct box shapes")
-    rng = np.random.default_rng(seed)
-    anchors = np.unique(wh, axis=0)[rng.choice(len(np.unique(wh, axis=0)), k, replace=False)]
-    labels = None
-    for _ in range(iterations):
-        new = np.argmax(wh_iou(wh, anchors), axis=1)
-        if labels is not None and np.array_equal(new, labels):
-            break
-        labels = new
-        for j in range(k):
-            if np.any(labels == j):
-                anchors[j] = wh[labels == j].mean(axis=0)
-    order = np.argsort(anchors[:, 0] * anchors[:, 1])
-    anchors = anchors[order]
-    labels = np.argmax(wh_iou(wh, anchors), axis=1)
-    return anchors, labels, float(wh_iou(wh, anchors).max(axis=1).mean())
+    from helpers.models.street_detector import kmeans_anchors as fit
+
+    return fit(np.asarray(wh, float).reshape(-1, 2), _positive_int("k", k), seed, iterations, center="mean", distinct_starts=True)
 
 
 def street_box_shapes(n=80, seed=11, height=96, width=128, min_size=3.0):
