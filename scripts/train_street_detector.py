@@ -2,8 +2,8 @@
 
     python scripts/street_detector_features.py CACHE --seed 12 --frames 320                 # held out
     python scripts/street_detector_features.py CACHE --seed 11 --frames 12800 --mirror      # training
-    python scripts/train_street_detector.py CACHE --out RUN --steps 2000
-    python scripts/train_street_detector.py CACHE --ship RUN/checkpoints/step_02000.npz \\
+    python scripts/train_street_detector.py CACHE --out RUN --steps 7000
+    python scripts/train_street_detector.py CACHE --ship RUN/checkpoints/step_07000.npz \\
         --first-stage STAGE1.npz --first-stage-record STAGE1.json
 
 Stage 1 (``train_street_detector_gpu.py``, on a GPU) trained the trunk with an output on a 16 x 24

@@ -66,7 +66,7 @@ TRUNK_LAYERS = tuple(f"{name}_{part}" for name in ("reduce32", "reduce16", "mix"
                      for part in ("conv", "bn"))
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "street_detector_head_fp16.npz"
 #: SHA-256 of the shipped head (printed by scripts/train_street_detector.py --ship).
-WEIGHTS_SHA256 = "7481c7ef998348f21df2262860ac9847b2f1b8ab3e6e75d4672c5e92d1774281"
+WEIGHTS_SHA256 = "434342d0a7b0447e7afc043525c620d9addfb78c5f757d083e7781f24d558cf0"
 RUN_RECORD = Path(__file__).resolve().parent / "street_detector_run.json"
 #: True boxes smaller than this (pixels) are also reported apart: "objects >= 64 px²".
 MIN_AREA_PX2 = 64.0
