@@ -1,6 +1,6 @@
 """Stage 2 of the week-3 street detector: render street scenes and cache what the fine branch reads (not in git).
 
-    python scripts/street_detector_features.py OUT_DIR --seed 12 --frames 320                # held out
+    python scripts/street_detector_features.py OUT_DIR --seed 12 --frames 320 --mirror       # held out
     python scripts/street_detector_features.py OUT_DIR --seed 11 --frames 12800 --mirror     # training
 
 For each frame (and, with ``--mirror``, its left-right mirror) the frozen EfficientNet-Lite0's
@@ -71,7 +71,7 @@ def main():
     parser.add_argument("out", type=Path)
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--frames", type=int, required=True, help="a multiple of 64")
-    parser.add_argument("--mirror", action="store_true", help="also cache every frame mirrored (training)")
+    parser.add_argument("--mirror", action="store_true", help="also cache every frame mirrored (training; held out: for --ship)")
     parser.add_argument("--first-stage", type=Path, default=None, help="head npz with stage 1's trunk (default: the shipped head)")
     parser.add_argument("--workers", type=int, default=1, help="rendering processes")
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 """Stage 2 of the week-3 street detector: train its fine branch (strides 4 and 8) on cached features; ship the whole head.
 
-    python scripts/street_detector_features.py CACHE --seed 12 --frames 320                 # held out
+    python scripts/street_detector_features.py CACHE --seed 12 --frames 320 --mirror        # held out
     python scripts/street_detector_features.py CACHE --seed 11 --frames 12800 --mirror      # training
     python scripts/train_street_detector.py CACHE --out RUN --steps 7000
     python scripts/train_street_detector.py CACHE --ship RUN/checkpoints/step_07000.npz \\
@@ -26,7 +26,9 @@ cores): held-out mAP@0.5 0.642 with ``--giou-scale 0``, 0.683 with 2 (traffic li
 traffic sign 0.53 -> 0.59, pedestrian 0.62 -> 0.67).
 
 ``--ship`` joins a checkpoint's fine branch with stage 1's trunk (``--first-stage``) into one head
-(float16), scores it on the held-out frames and writes
+(float16), scores it on the held-out frames, in one pass and with the raw outputs of each frame and
+of its mirror image averaged (``mirror_average``, what ``load_street_detector`` does by default;
+this needs the held-out cache with ``--mirror``), and writes
 ``helpers/models/weights/street_detector_head_fp16.npz`` and ``helpers/models/street_detector_run.json``
 (with stage 1's record, ``--first-stage-record``, inside as ``first_stage``; its SHA-256 goes into
 street_detector.py by hand). Without ``--first-stage-record`` the shipped record's ``first_stage`` is kept.
@@ -105,18 +107,37 @@ def load_boxes(folder, seed):
     return boxes, labels
 
 
+def load_held_out(folder):
+    """The held-out frames' cached inputs as rendered and mirrored (each in frame order), their boxes
+    and labels (as rendered) and chunk seeds; the held-out cache must hold both views (``--mirror``)."""
+    from street_detector_features import CHUNK
+
+    inputs, boxes, labels, seeds = load_chunks(folder, HELD_OUT_SEED)
+    if len(boxes) != 2 * CHUNK * len(seeds):
+        raise SystemExit(f"the held-out features in {folder} have no mirrored view: run street_detector_features.py "
+                         f"{folder} --seed {HELD_OUT_SEED} --frames {CHUNK * len(seeds)} --mirror (after removing them)")
+    order = np.arange(len(boxes)).reshape(len(seeds), 2, CHUNK)
+    plain, mirrored = order[:, 0].ravel(), order[:, 1].ravel()
+    return ([a[plain] for a in inputs], [a[mirrored] for a in inputs], [boxes[i] for i in plain],
+            [labels[i] for i in plain], seeds)
+
+
 def rows(inputs, index):
     """The fine branch's inputs at ``index`` (a slice or indices) as float32."""
     return [array[index].astype(np.float32) for array in inputs]
 
 
-def scores(branch, inputs, boxes, labels, anchors):
+def scores(branch, inputs, boxes, labels, anchors, mirrored=None):
     """COCOeval AP@0.5 of the fine branch on cached features (``inputs`` as load_chunks returns them):
-    (all objects, objects >= 64 px²)."""
+    (all objects, objects >= 64 px²). With ``mirrored`` (the same frames' inputs, mirrored) the raw
+    outputs of both views are averaged by ``mirror_average``, as ``load_street_detector`` does."""
     from helpers.models import street_detector as sd
 
     def predict(start, stop):
-        return branch(rows(inputs, slice(start, stop)), training=False)
+        raw = branch(rows(inputs, slice(start, stop)), training=False)
+        if mirrored is None:
+            return raw
+        return sd.mirror_average(raw, branch(rows(mirrored, slice(start, stop)), training=False))
 
     return sd.held_out_scores(predict, boxes, labels, anchors)
 
@@ -187,6 +208,7 @@ def ship(args):
         first_stage = sd.read_run_record().get("first_stage")
         if first_stage is None:
             raise SystemExit("--first-stage-record is needed: the shipped record has no first_stage")
+    held_inputs, held_mirrored, vboxes, vlabels, held_seeds = load_held_out(args.cache)   # before writing
     branch = sd.build_fine_branch()
     anchors = sd.load_head_weights(branch, args.ship, sha256=None)
     if not np.allclose(anchors, run["anchors"], atol=1e-4):
@@ -203,9 +225,11 @@ def ship(args):
     shipped_branch = sd.build_fine_branch()
     sd.load_head_weights(shipped_branch, out, sha256=None)
     boxes, labels = load_boxes(args.cache, TRAIN_SEED)
-    held_inputs, vboxes, vlabels, held_seeds = load_chunks(args.cache, HELD_OUT_SEED, views=1)
     every, large = scores(shipped_branch, held_inputs, vboxes, vlabels, anchors)
     first, _ = scores(shipped_branch, [a[:16] for a in held_inputs], vboxes[:16], vlabels[:16], anchors)
+    both = scores(shipped_branch, held_inputs, vboxes, vlabels, anchors, mirrored=held_mirrored)
+    both_first, _ = scores(shipped_branch, [a[:16] for a in held_inputs], vboxes[:16], vlabels[:16], anchors,
+                           mirrored=[a[:16] for a in held_mirrored])
     a = run["args"]
     record = {
         "what": "YOLOv2-style head on a frozen EfficientNet-Lite0 (ImageNet), trained on generated street scenes in two stages",
@@ -223,7 +247,11 @@ def ship(args):
         "held_out": {"frames": len(vboxes), "chunk_seeds": held_seeds, "evaluator": "pycocotools COCOeval, AP at IoU 0.5",
                      "decoding": "yolo_head, class score >= 0.01, per-class NMS IoU 0.5, <= 100 boxes per frame",
                      "all_objects": every, "min_area_px2": sd.MIN_AREA_PX2, "objects_min_area": large,
-                     "first_16_frames": first},
+                     "first_16_frames": first,
+                     "mirror_averaged": {"what": "raw outputs of the frame and of its mirror image averaged (mirror_average), "
+                                                 "as load_street_detector() does by default",
+                                         "all_objects": both[0], "objects_min_area": both[1],
+                                         "first_16_frames": both_first}},
         "history": run["history"],
         "first_stage": first_stage,
         "weights": {"path": str(out.relative_to(ROOT)) if args.write_repo else str(out), "sha256": file_sha256(out),
@@ -231,7 +259,7 @@ def ship(args):
     }
     record_path = sd.RUN_RECORD if args.write_repo else run_folder / "street_detector_run.json"
     record_path.write_text(json.dumps(record, indent=1) + "\n")
-    print(json.dumps({"all": every, "min_area": large}, indent=1))
+    print(json.dumps({"all": every, "min_area": large, "mirror_averaged": both[0]["mAP"]}, indent=1))
     print("written", out, record_path, "sha256", record["weights"]["sha256"])
 
 

@@ -205,6 +205,31 @@ def test_detection_scenes_render_any_range_and_flip_with_their_boxes():
     assert np.array_equal(images[0, b[1]:b[3], b[0]:b[2]][:, ::-1], images[0][:, ::-1][m[1]:m[3], m[0]:m[2]])
 
 
+def test_unflip_raw_decodes_to_the_mirrored_boxes_and_mirror_average_keeps_a_symmetric_output():
+    """unflip_raw turns the raw output of a mirrored frame into the frame's layout: decoded by
+    yolo_head, each box's centre x becomes 1 - x in the mirrored column, y, sizes, confidence and
+    class probabilities stay; doing it twice gives the output back. A detector whose output on the
+    mirror is exactly the mirror of its output is left unchanged by mirror_average."""
+    from helpers.models.tiny_yolo import yolo_head
+
+    rng = np.random.default_rng(3)
+    raw = rng.normal(size=(2, 4, 6, sd.NUM_ANCHORS * (5 + sd.NUM_CLASSES))).astype(np.float32)
+    anchors = rng.uniform(0.5, 3.0, (sd.NUM_ANCHORS, 2)).astype(np.float32)
+    back = np.asarray(sd.unflip_raw(raw))
+    xy, wh, conf, probs = (np.asarray(v) for v in yolo_head(raw, anchors, sd.NUM_CLASSES))
+    xy_m, wh_m, conf_m, probs_m = (np.asarray(v)[:, :, ::-1] for v in yolo_head(back, anchors, sd.NUM_CLASSES))
+    np.testing.assert_allclose(xy_m[..., 0], 1.0 - xy[..., 0], atol=1e-6)   # (col + 1 - s) / W mirrored
+    assert np.array_equal(xy_m[..., 1], xy[..., 1]) and np.array_equal(wh_m, wh)
+    assert np.array_equal(conf_m, conf) and np.array_equal(probs_m, probs)
+    assert np.array_equal(np.asarray(sd.unflip_raw(back)), raw)
+    # a perfectly mirror-symmetric detector: its output on the mirror is unflip_raw of its output
+    np.testing.assert_allclose(np.asarray(sd.mirror_average(raw, back)), raw, atol=1e-6)
+    other = rng.normal(size=raw.shape).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(sd.mirror_average(raw, other)), (raw + np.asarray(sd.unflip_raw(other))) / 2, atol=1e-6)
+    with pytest.raises(ValueError, match="not 5 anchors"):
+        sd.unflip_raw(np.zeros((1, 2, 2, 48), np.float32))
+
+
 def test_coco_average_precision_on_known_detections():
     truth = [np.array([[0, 0, 10, 10], [20, 20, 40, 40]], float), np.array([[5, 5, 15, 25]], float)]
     labels = [np.array([0, 1]), np.array([0])]
@@ -241,16 +266,24 @@ def test_run_record_describes_the_shipped_head():
 @pytest.mark.slow
 def test_shipped_detector_reproduces_the_run_records_map_on_held_out_frames():
     """Backbone + shipped head, live on the first 16 held-out frames (rendered now), scored by COCOeval,
-    give the run record's mAP for those frames (computed from cached float16 features) within 0.03."""
+    give the run record's mAP for those frames (computed from cached float16 features) within 0.03, in
+    one pass and mirror-averaged (the default); the default model's output is mirror_average of the
+    one-pass model's outputs on the frames and on their mirror images."""
     record = sd.read_run_record()
     model, anchors, names = sd.load_street_detector()
+    one_pass, _, _ = sd.load_street_detector(mirror=False)
     frames, boxes, labels = street.make_detection_scenes(16, record["held_out"]["chunk_seeds"][0], 256, 384)
     raw = model(frames.astype(np.float32), training=False)
-    assert raw.shape == (16, 32, 48, 50)
+    assert raw.shape == (16, 32, 48, 50) and one_pass.count_params() == model.count_params()
+    raw_once = one_pass(frames.astype(np.float32), training=False)
+    mirrored = one_pass(frames[:, :, ::-1].astype(np.float32), training=False)
+    np.testing.assert_allclose(np.asarray(raw), np.asarray(sd.mirror_average(raw_once, mirrored)), atol=1e-4)
     outputs = sd.street_yolo_outputs(model, anchors, frames)
     assert [tuple(t.shape) for t in outputs] == [(16, 32, 48, 5, 2), (16, 32, 48, 5, 2), (16, 32, 48, 5, 1), (16, 32, 48, 5, 5)]
-    result = sd.coco_average_precision(boxes, labels, sd.detect(raw, anchors))
-    assert result["mAP"] == pytest.approx(record["held_out"]["first_16_frames"]["mAP"], abs=0.03)
+    held_out = record["held_out"]
+    for output, recorded in [(raw_once, held_out["first_16_frames"]), (raw, held_out["mirror_averaged"]["first_16_frames"])]:
+        result = sd.coco_average_precision(boxes, labels, sd.detect(output, anchors))
+        assert result["mAP"] == pytest.approx(recorded["mAP"], abs=0.03)
 
 
 def test_notebook_text_quotes_the_run_record():
@@ -264,12 +297,17 @@ def test_notebook_text_quotes_the_run_record():
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     part7 = " ".join(text[text.index("## 7 - "):text.index("## 8 - ")].split())   # line breaks as spaces
     held_out, first_held_out = record["held_out"], first["held_out"]
+    mirrored = held_out["mirror_averaged"]
     quoted = {
-        "mAP": f"mAP@0.5 of **{held_out['all_objects']['mAP']:.2f}**",
-        "mAP_min_area": f"**{held_out['objects_min_area']['mAP']:.2f}**",
+        "mAP": f"mAP@0.5 of **{mirrored['all_objects']['mAP']:.2f}**",
+        "mAP_min_area": f"square pixels, **{mirrored['objects_min_area']['mAP']:.2f}**",
+        "one_pass": f"One pass per frame scores **{held_out['all_objects']['mAP']:.2f}** (traffic light "
+                    f"{held_out['all_objects']['per_class']['traffic light']:.2f}, traffic sign "
+                    f"{held_out['all_objects']['per_class']['traffic sign']:.2f}; "
+                    f"{held_out['objects_min_area']['mAP']:.2f} without the tiny boxes)",
         "frames": f"trained on {record['train']['frames']:,} frames, each also mirrored",
         "held_out_frames": f"On the {held_out['frames']} held-out frames",
-        "first_stage": f"of {first_held_out['all_objects']['mAP']:.2f} on the same frames (traffic light "
+        "first_stage": f"of {first_held_out['all_objects']['mAP']:.2f} on the same frames in one pass (traffic light "
                        f"{first_held_out['all_objects']['per_class']['traffic light']:.2f}, traffic sign "
                        f"{first_held_out['all_objects']['per_class']['traffic sign']:.2f}; "
                        f"{first_held_out['objects_min_area']['mAP']:.2f} without the tiny boxes)",
@@ -278,14 +316,20 @@ def test_notebook_text_quotes_the_run_record():
     }
     for key, value in quoted.items():
         assert value in part7, (key, value)
-    for name, ap in held_out["all_objects"]["per_class"].items():
+    for name, ap in mirrored["all_objects"]["per_class"].items():
         assert f"{name} {ap:.2f}" in part7, (name, ap)
-    lights = (held_out["all_objects"]["per_class"]["traffic light"], held_out["objects_min_area"]["per_class"]["traffic light"])
+    lights = (mirrored["all_objects"]["per_class"]["traffic light"], mirrored["objects_min_area"]["per_class"]["traffic light"])
     assert "traffic lights from {:.2f} to {:.2f}".format(*lights) in part7
+    # the goal sentence says which way reaches 0.80
+    reached = (held_out["all_objects"]["mAP"] >= 0.80, mirrored["all_objects"]["mAP"] >= 0.80)
+    goal = {(True, True): "a single pass reaches it too", (False, True): "the mirror average reaches it, a single pass does not",
+            (False, False): "so it is still short"}[reached]
+    assert goal in part7, (reached, goal)
+    assert "`load_street_detector(mirror=False)` gives the single pass" in part7
     assert f"under {held_out['min_area_px2']:.0f} square pixels" in part7
     curve = ", ".join(f"{e['held_out_mAP50']:.2f}" for e in record["history"])
     steps = ", ".join(f"{e['step']:,}" for e in record["history"])
-    assert f"mAP@0.5 was {curve} after {steps} steps" in part7
+    assert f"mAP@0.5 in one pass was {curve} after {steps} steps" in part7
     # "nearly flat from 4,000 steps on": less than 0.01 gained after step 4,000
     late = [e["held_out_mAP50"] for e in record["history"] if e["step"] >= 4000]
     assert len(late) >= 2 and max(late) - late[0] < 0.01 and "The curve is nearly flat from 4,000 steps on" in part7

@@ -25,7 +25,7 @@ def _run(*args, timeout=600):
 
 def test_stage_two_caches_trains_and_ships_a_head_that_loads(tmp_path):
     cache, run = tmp_path / "cache", tmp_path / "run"
-    _run("scripts/street_detector_features.py", cache, "--seed", 12, "--frames", 64)
+    _run("scripts/street_detector_features.py", cache, "--seed", 12, "--frames", 64, "--mirror")
     _run("scripts/street_detector_features.py", cache, "--seed", 11, "--frames", 64, "--mirror")
     with np.load(cache / "seed11_000.npz") as z:
         assert z["stride4"].shape == (2, 64, 64, 96, 24) and z["stride8"].shape == (2, 64, 32, 48, 40)
@@ -41,6 +41,17 @@ def test_stage_two_caches_trains_and_ships_a_head_that_loads(tmp_path):
     shipped = sd.read_run_record()
     assert record["grid"] == [32, 48] and record["first_stage"] == shipped["first_stage"]
     assert record["train"]["frames"] == 64 and record["train"]["mirrored"] and record["held_out"]["frames"] == 64
+    both = record["held_out"]["mirror_averaged"]
+    assert set(both) >= {"all_objects", "objects_min_area", "first_16_frames"} and 0.0 <= both["all_objects"]["mAP"] <= 1.0
+    assert both["all_objects"]["true_boxes"] == record["held_out"]["all_objects"]["true_boxes"]   # the same frames
+    # --ship needs the held-out frames mirrored too, and says how to cache them
+    rendered_only = tmp_path / "rendered_only"
+    rendered_only.mkdir()
+    with np.load(cache / "seed12_000.npz") as z:
+        np.savez(rendered_only / "seed12_000.npz", **{k: (z[k][:1] if z[k].ndim == 5 else z[k]) for k in z.files})
+    failed = subprocess.run([sys.executable, "scripts/train_street_detector.py", rendered_only, "--ship",
+                             run / "checkpoints" / "step_00004.npz"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert failed.returncode != 0 and "have no mirrored view" in failed.stderr and "--mirror" in failed.stderr
     # the joined head: the shipped trunk, the newly trained fine branch, in one file the notebook's loader reads
     model, anchors, _ = sd.load_street_detector(run / "street_detector_head_fp16.npz", sha256=record["weights"]["sha256"])
     assert np.allclose(anchors, history["anchors"], atol=1e-4) and model.output_shape == (None, 32, 48, 50)

@@ -19,6 +19,10 @@ The network, for a (N, 256, 384, 3) RGB frame in [0, 255]:
   confidence, class logits: the layout that :func:`helpers.models.tiny_yolo.yolo_head` decodes into
   (box_xy, box_wh, box_confidence, box_class_probs), as the original course's ``yolo_head`` does.
 
+:func:`load_street_detector` runs backbone and head on each frame and on its mirror image and returns
+the mean of the two raw outputs, the mirror's put back into the frame's layout (:func:`mirror_average`,
+:func:`unflip_raw`; ``mirror=False`` for one pass).
+
 Only the head's weights (trunk and fine branch) are shipped (float16,
 ``weights/street_detector_head_fp16.npz``, SHA-256 checked); the anchors (5, in cells of the 32 x 48
 grid, from k-means with 1 - IoU as the distance on the training boxes) are stored in the same file.
@@ -256,11 +260,14 @@ def head_arrays(head, anchors):
     return arrays
 
 
-def load_street_detector(path=None, sha256=WEIGHTS_SHA256):
+def load_street_detector(path=None, sha256=WEIGHTS_SHA256, mirror=True):
     """Backbone + shipped head as one Keras model; returns (model, anchors, class_names).
 
     model: (N, 256, 384, 3) RGB in [0, 255] -> (N, 32, 48, 50) raw numbers, for
     ``yolo_head(model(frames), anchors, len(class_names))``; anchors (5, 2) in grid cells.
+    With ``mirror=True`` (the default) the model also runs on each frame mirrored left-right and
+    returns :func:`mirror_average` of the two raw outputs: twice the work, boxes placed better (the
+    run record scores the head both ways); ``mirror=False``: one pass.
     """
     from helpers.backend import keras
 
@@ -268,8 +275,38 @@ def load_street_detector(path=None, sha256=WEIGHTS_SHA256):
     head = build_head()
     anchors = load_head_weights(head, path, sha256)
     inputs = keras.Input(shape=INPUT_SHAPE, name="frames")
-    model = keras.Model(inputs, head(backbone(inputs)), name="street_detector")
-    return model, anchors, CLASS_NAMES
+    raw = head(backbone(inputs))
+    if mirror:
+        raw = mirror_average(raw, head(backbone(keras.ops.flip(inputs, axis=2))))
+    return keras.Model(inputs, raw, name="street_detector"), anchors, CLASS_NAMES
+
+
+def unflip_raw(raw_mirrored, num_anchors=NUM_ANCHORS):
+    """The raw output of a frame's left-right mirror, (N, H, W, A * (5 + C)), laid out as the
+    frame's own: grid column c of the mirror is column W - 1 - c of the frame, and a centre at
+    offset sigmoid(t_x) from a cell's left edge is at 1 - sigmoid(t_x) = sigmoid(-t_x) from it in the
+    mirror, so the columns are reversed and every t_x changes sign. t_y, t_w, t_h, the confidence and
+    the class logits stay: the anchors are their own mirror images, and each class is its own mirror
+    class (a mirrored car is a car). Works on numpy arrays and tensors (``keras.ops``)."""
+    from helpers.backend import keras
+
+    ops = keras.ops
+    raw_mirrored = ops.convert_to_tensor(raw_mirrored, "float32")
+    _, height, width, channels = ops.shape(raw_mirrored)
+    if channels % num_anchors:
+        raise ValueError(f"unflip_raw: {channels} channels are not {num_anchors} anchors x (5 + classes)")
+    per_anchor = ops.reshape(ops.flip(raw_mirrored, axis=2), (-1, height, width, num_anchors, channels // num_anchors))
+    sign = np.ones(channels // num_anchors, np.float32)
+    sign[0] = -1.0
+    return ops.reshape(per_anchor * sign, (-1, height, width, channels))
+
+
+def mirror_average(raw, raw_mirrored, num_anchors=NUM_ANCHORS):
+    """(raw + unflip_raw(raw_mirrored)) / 2: the two views' box offsets, log sizes and logits
+    averaged, in the layout ``yolo_head`` decodes. raw, raw_mirrored: (N, H, W, A * (5 + C))."""
+    from helpers.backend import keras
+
+    return (keras.ops.convert_to_tensor(raw, "float32") + unflip_raw(raw_mirrored, num_anchors)) / 2.0
 
 
 def street_yolo_outputs(model, anchors, frames):
@@ -544,6 +581,6 @@ __all__ = [
     "GRID_SHAPE", "INPUT_SHAPE", "MAX_TRUE_BOXES", "MIN_AREA_PX2", "NUM_ANCHORS", "STRIDE", "TRUNK_LAYERS",
     "block_features", "build_coarse_head", "build_fine_branch", "build_head", "build_trunk", "held_out_scores",
     "coco_average_precision", "detect", "feature_extractor", "head_arrays", "kmeans_anchors", "load_head_weights",
-    "load_street_detector", "pack_targets", "packed_yolo_loss", "read_run_record", "shape_iou", "flip_boxes",
-    "street_yolo_outputs", "yolo_loss", "yolo_targets",
+    "load_street_detector", "mirror_average", "pack_targets", "packed_yolo_loss", "read_run_record", "shape_iou", "flip_boxes",
+    "street_yolo_outputs", "unflip_raw", "yolo_loss", "yolo_targets",
 ]
