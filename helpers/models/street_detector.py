@@ -70,7 +70,7 @@ TRUNK_LAYERS = tuple(f"{name}_{part}" for name in ("reduce32", "reduce16", "mix"
                      for part in ("conv", "bn"))
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "street_detector_head_fp16.npz"
 #: SHA-256 of the shipped head (printed by scripts/train_street_detector.py --ship).
-WEIGHTS_SHA256 = "434342d0a7b0447e7afc043525c620d9addfb78c5f757d083e7781f24d558cf0"
+WEIGHTS_SHA256 = "2179f2907c64bc4b86a6935a95d8bad2a6f999c6f517a1622606b0520c0100ae"
 RUN_RECORD = Path(__file__).resolve().parent / "street_detector_run.json"
 #: True boxes smaller than this (pixels) are also reported apart: "objects >= 64 px²".
 MIN_AREA_PX2 = 64.0
