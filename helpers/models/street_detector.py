@@ -283,9 +283,10 @@ def load_street_detector(path=None, sha256=WEIGHTS_SHA256, mirror=True):
 
 def unflip_raw(raw_mirrored, num_anchors=NUM_ANCHORS):
     """The raw output of a frame's left-right mirror, (N, H, W, A * (5 + C)), laid out as the
-    frame's own: grid column c of the mirror is column W - 1 - c of the frame, and a centre at
-    offset sigmoid(t_x) from a cell's left edge is at 1 - sigmoid(t_x) = sigmoid(-t_x) from it in the
-    mirror, so the columns are reversed and every t_x changes sign. t_y, t_w, t_h, the confidence and
+    frame's own: grid column c of the mirror is column W - 1 - c of the frame, and a centre
+    sigmoid(t_x) of a cell from the left edge of its cell in the mirror is 1 - sigmoid(t_x) =
+    sigmoid(-t_x) from it in the frame, so the columns are reversed and every t_x changes sign.
+    t_y, t_w, t_h, the confidence and
     the class logits stay: the anchors are their own mirror images, and each class is its own mirror
     class (a mirrored car is a car). Works on numpy arrays and tensors (``keras.ops``)."""
     from helpers.backend import keras
