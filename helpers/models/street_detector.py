@@ -286,9 +286,9 @@ def unflip_raw(raw_mirrored, num_anchors=NUM_ANCHORS):
     frame's own: grid column c of the mirror is column W - 1 - c of the frame, and a centre
     sigmoid(t_x) of a cell from the left edge of its cell in the mirror is 1 - sigmoid(t_x) =
     sigmoid(-t_x) from it in the frame, so the columns are reversed and every t_x changes sign.
-    t_y, t_w, t_h, the confidence and
-    the class logits stay: the anchors are their own mirror images, and each class is its own mirror
-    class (a mirrored car is a car). Works on numpy arrays and tensors (``keras.ops``)."""
+    t_y, t_w, t_h, the confidence and the class logits stay: the anchors are their own mirror images,
+    and each class is its own mirror class (a mirrored car is a car). Works on numpy arrays and
+    tensors (``keras.ops``)."""
     from helpers.backend import keras
 
     ops = keras.ops
