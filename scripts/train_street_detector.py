@@ -128,19 +128,21 @@ def rows(inputs, index):
     return [array[index].astype(np.float32) for array in inputs]
 
 
-def scores(branch, inputs, boxes, labels, anchors, mirrored=None):
+def scores(branch, inputs, boxes, labels, anchors):
     """COCOeval AP@0.5 of the fine branch on cached features (``inputs`` as load_chunks returns them):
-    (all objects, objects >= 64 px²). With ``mirrored`` (the same frames' inputs, mirrored) the raw
-    outputs of both views are averaged by ``mirror_average``, as ``load_street_detector`` does."""
+    (all objects, objects >= 64 px²)."""
     from helpers.models import street_detector as sd
 
     def predict(start, stop):
-        raw = branch(rows(inputs, slice(start, stop)), training=False)
-        if mirrored is None:
-            return raw
-        return sd.mirror_average(raw, branch(rows(mirrored, slice(start, stop)), training=False))
+        return branch(rows(inputs, slice(start, stop)), training=False)
 
     return sd.held_out_scores(predict, boxes, labels, anchors)
+
+
+def raw_outputs(branch, inputs, batch=64):
+    """The fine branch's raw output (M, 32, 48, 50) float32 for all M frames of ``inputs``."""
+    return np.concatenate([np.asarray(branch(rows(inputs, slice(start, start + batch)), training=False))
+                           for start in range(0, len(inputs[0]), batch)])
 
 
 def fit_anchors(boxes):
@@ -226,11 +228,16 @@ def ship(args):
     shipped_branch = sd.build_fine_branch()
     sd.load_head_weights(shipped_branch, out, sha256=None)
     boxes, labels = load_boxes(args.cache, TRAIN_SEED)
-    every, large = scores(shipped_branch, held_inputs, vboxes, vlabels, anchors)
-    first, _ = scores(shipped_branch, [a[:16] for a in held_inputs], vboxes[:16], vlabels[:16], anchors)
-    both = scores(shipped_branch, held_inputs, vboxes, vlabels, anchors, mirrored=held_mirrored)
-    both_first, _ = scores(shipped_branch, [a[:16] for a in held_inputs], vboxes[:16], vlabels[:16], anchors,
-                           mirrored=[a[:16] for a in held_mirrored])
+    # each view through the branch once; one pass and the mirror average (load_street_detector's default),
+    # on all held-out frames and on the first 16 (the notebook recomputes those)
+    once = raw_outputs(shipped_branch, held_inputs)
+    averaged = np.asarray(sd.mirror_average(once, raw_outputs(shipped_branch, held_mirrored)))
+
+    def score(raw, frames=None):
+        return sd.held_out_scores(lambda start, stop: raw[start:stop], vboxes[:frames], vlabels[:frames], anchors)
+
+    (every, large), (first, _) = score(once), score(once, 16)
+    both, (both_first, _) = score(averaged), score(averaged, 16)
     a = run["args"]
     record = {
         "what": "YOLOv2-style head on a frozen EfficientNet-Lite0 (ImageNet), trained on generated street scenes in two stages",
